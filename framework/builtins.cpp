@@ -1,0 +1,44 @@
+#include "framework/builtins.hpp"
+
+namespace nmlab {
+namespace {
+
+Registries make_builtins() {
+  Registries r;
+  // -- solvers: one-shot scores
+  register_magnitude(r.solvers);
+  register_wanda(r.solvers);
+  register_random(r.solvers);
+
+  // -- solvers: proximal and exact
+
+  // -- solvers: layer-wise state of the art
+
+  // -- solvers: transposable
+
+  // -- regularizers
+
+  // -- weight updates
+  register_update_none(r.updates);
+  register_masked_lstsq(r.updates);
+  register_masked_gd(r.updates);
+
+  // -- problems
+  register_correlated_groups(r.problems);
+  register_planted(r.problems);
+
+  // -- problems from files
+
+  // -- tasks (trial types)
+  register_layer_task(r.tasks);
+  return r;
+}
+
+}  // namespace
+
+const Registries& builtins() {
+  static const Registries registries = make_builtins();
+  return registries;
+}
+
+}  // namespace nmlab

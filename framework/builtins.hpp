@@ -1,0 +1,42 @@
+#pragma once
+// The one registry of nmlab: solvers, regularizers, weight updates and problems, registered
+// explicitly by name. `nmlab list` and `nmlab describe` read it; specs look names up in it.
+#include "framework/core/registry.hpp"
+#include "framework/regularizers/regularizer.hpp"
+#include "framework/runner/task.hpp"
+#include "framework/solvers/mask_solver.hpp"
+#include "framework/updates/weight_update.hpp"
+#include "toy_problems/problem.hpp"
+
+namespace nmlab {
+
+struct Registries {
+  Registry<MaskSolver> solvers{"solver"};
+  Registry<Regularizer> regularizers{"regularizer"};
+  Registry<WeightUpdate> updates{"update"};
+  Registry<ProblemGenerator> problems{"problem"};
+  Registry<Task> tasks{"task"};
+};
+
+/// The built-in registries, filled on first use (thread-safe).
+const Registries& builtins();
+
+// ---- registration functions, one per component (defined next to each component) ------------------
+// solvers (framework/solvers)
+void register_magnitude(Registry<MaskSolver>&);
+void register_wanda(Registry<MaskSolver>&);
+void register_random(Registry<MaskSolver>&);
+
+// updates (framework/updates)
+void register_update_none(Registry<WeightUpdate>&);
+void register_masked_lstsq(Registry<WeightUpdate>&);
+void register_masked_gd(Registry<WeightUpdate>&);
+
+// tasks (framework/runner and elsewhere)
+void register_layer_task(Registry<Task>&);
+
+// problems (toy_problems)
+void register_correlated_groups(Registry<ProblemGenerator>&);
+void register_planted(Registry<ProblemGenerator>&);
+
+}  // namespace nmlab
