@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(cmake ninja-build g++ libeigen3-dev libboost-program-options-dev libhdf5-dev libyaml-cpp-dev
       libbenchmark-dev libgtest-dev libgmock-dev python3-h5py python3-matplotlib python3-numpy
-      hdf5-tools dataset-fashion-mnist)
+      hdf5-tools dataset-fashion-mnist zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
