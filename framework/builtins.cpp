@@ -28,6 +28,7 @@ Registries make_builtins() {
   register_planted(r.problems);
 
   // -- problems from files
+  register_layer_file(r.problems);
 
   // -- tasks (trial types)
   register_layer_task(r.tasks);

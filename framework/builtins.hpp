@@ -38,5 +38,6 @@ void register_layer_task(Registry<Task>&);
 // problems (toy_problems)
 void register_correlated_groups(Registry<ProblemGenerator>&);
 void register_planted(Registry<ProblemGenerator>&);
+void register_layer_file(Registry<ProblemGenerator>&);
 
 }  // namespace nmlab
