@@ -32,6 +32,9 @@ Registries make_builtins() {
 
   // -- tasks (trial types)
   register_layer_task(r.tasks);
+
+  // -- tasks: networks
+  register_prune_mlp_task(r.tasks);
   return r;
 }
 
