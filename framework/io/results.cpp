@@ -180,6 +180,7 @@ RunInfo collect_run_info() {
 }
 
 ResultsFile ResultsFile::create(const std::string& path, const RunInfo& info) {
+  H5::Exception::dontPrint();  // errors become IoError messages instead of HDF5's stack dump
   if (fs::exists(path)) throw IoError("results file '" + path + "' already exists: use --resume or a new --out");
   fs::create_directories(fs::path(path).parent_path());
   const std::string tmp = path + ".partial";
@@ -197,6 +198,7 @@ ResultsFile ResultsFile::create(const std::string& path, const RunInfo& info) {
 }
 
 ResultsFile ResultsFile::open(const std::string& path) {
+  H5::Exception::dontPrint();
   if (!fs::exists(path)) throw IoError("results file '" + path + "' does not exist");
   try {
     H5::H5File f(path, H5F_ACC_RDONLY);

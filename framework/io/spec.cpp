@@ -79,7 +79,6 @@ std::vector<Expanded> expand(const SpecNode& n, const std::string& path, bool to
   for (size_t i = 0; i < n.keys.size(); ++i) {
     if (top && kGlobalKeys.count(n.keys[i])) continue;
     const auto options = expand(n.children[i], path.empty() ? n.keys[i] : path + "." + n.keys[i]);
-    if (options.size() == 1 && options[0].axes.empty()) continue;
     std::vector<Expanded> next;
     next.reserve(partial.size() * options.size());
     for (const auto& p : partial)
