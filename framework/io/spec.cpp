@@ -224,6 +224,8 @@ void emit(const SpecNode& n, std::string& out) {
 
 }  // namespace
 
+const std::vector<std::string>& spec_top_level_keys() { return kTopLevelKeys; }
+
 const SpecNode* SpecNode::find(const std::string& key) const {
   for (size_t i = 0; i < keys.size(); ++i)
     if (keys[i] == key) return &children[i];

@@ -28,6 +28,9 @@ struct SpecNode {
   bool is_scalar() const { return kind == Kind::scalar; }
 };
 
+/// The keys a spec may have at its top level (docs/SPEC.md documents each; a test checks it).
+const std::vector<std::string>& spec_top_level_keys();
+
 /// Parses YAML text; syntax errors become SpecError with file:line:column.
 SpecNode parse_yaml(const std::string& text, const std::string& file);
 /// Canonical flow-style YAML of a node (used for resolved specs and trial identity).
