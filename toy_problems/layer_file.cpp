@@ -41,13 +41,13 @@ struct LayerFileOptions {
   bool has_inputs() const { return !inputs.empty() || !inputs_tensor.empty(); }
   bool has_gram() const { return !gram.empty() || !gram_tensor.empty(); }
   void validate() const {
-    if (weights.empty()) throw SpecError("", "problem 'layer_file' needs `weights: FILE` (a .safetensors, .npy, .npz or .h5 file)");
+    if (weights.empty()) throw SpecError("", "needs `weights: FILE` (a .safetensors, .npy, .npz or .h5 file)");
     if (is_tensor_glob(tensor))
-      throw SpecError("", "problem 'layer_file': tensor '" + tensor +
+      throw SpecError("", "tensor '" + tensor +
                               "' is a glob; a trial takes one layer: write the names as a list (tensor: [a.weight, "
                               "b.weight]), see docs/REAL_LAYERS.md for listing a file's names");
     if (has_inputs() == has_gram())
-      throw SpecError("", "problem 'layer_file' needs exactly one of `inputs`/`inputs_tensor` (calibration activations X) "
+      throw SpecError("", "needs exactly one of `inputs`/`inputs_tensor` (calibration activations X) "
                           "or `gram`/`gram_tensor` (H = X Xᵀ/n)");
   }
 };
@@ -74,7 +74,7 @@ class LayerFile final : public ProblemGenerator {
       if (all.size() != 1) {
         std::string names;
         for (std::size_t k = 0; k < all.size() && k < 12; ++k) names += (k ? ", " : "") + all[k].name;
-        throw SpecError("", "problem 'layer_file': " + o_.weights + " holds " + std::to_string(all.size()) +
+        throw SpecError("", o_.weights + " holds " + std::to_string(all.size()) +
                                 " tensors; set `tensor:` to one of: " + names);
       }
       o_.tensor = all.front().name;
