@@ -418,6 +418,14 @@ TEST_F(TensorFileTest, Hdf5DatasetsInGroups) {
   expect_error<TensorError>([&] { read_tensor(p, "model/fc9"); }, {"no tensor 'model/fc9'", "model/fc1"});
   expect_error<TensorError>([&] { read_tensor(p, "name"); }, {"unsupported dtype"});
 
+  // A truncated HDF5 file: an IoError (or a missing dataset), never a crash or an HDF5 error dump.
+  const std::string whole = read_file(p);
+  for (std::size_t len : {std::size_t(8), std::size_t(600), whole.size() / 2, whole.size() - 100}) {
+    const std::string cut = path("cut.h5");
+    write_file(cut, whole.substr(0, len));
+    EXPECT_THROW(read_matrix(cut, "model/fc1"), Error) << "truncated to " << len << " bytes";
+  }
+
   const std::string fake = path("fake.h5");
   write_file(fake, "not hdf5");
   expect_error<IoError>([&] { list_tensors(fake); }, {fake, "not an HDF5 file"});
