@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 constexpr double kFiniteDiffStep = 1e-6;
 constexpr double kGradTol = 1e-6;          // central differences in double, O(h²) + roundoff
 constexpr double kSequentialTol = 1e-9;    // rel_error recomputed here vs the task's (same doubles)
+constexpr double kFloatInputsTol = 1e-6;  // H from float32-stored activations vs double
 constexpr double kLearnedAccuracy = 0.95;  // a separable toy set must be learned
 constexpr double kFashionSmallAccuracy = 0.70;  // 1 epoch on 3000 images, hidden 32 (dense reaches ~0.8)
 
@@ -229,6 +230,23 @@ TEST(PruneMlpTask, PrunesSequentiallyWithThePrunedInputs) {
   EXPECT_GT(std::abs(sequential - from_dense), 1e3 * kSequentialTol * sequential);  // the choice matters
   const double first = LayerProblem::from_inputs(dense.W[0].cast<double>(), X1).relative_error(pruned.W[0].cast<double>());
   EXPECT_NEAR(rec.scalars.at("rel_error_fc1"), first, kSequentialTol * first);
+
+  // save_calibration: the dense weights and dense inputs, usable as a `layer_file` problem.
+  {
+    Params with_calib = task_params;
+    const std::string calib = (dir / "calib_{seed}.safetensors").string();
+    with_calib.set("save_calibration", calib).set("save_pruned", "");
+    builtins().tasks.make("prune_mlp", with_calib)->run(t, ctx);
+    const auto gen = builtins().problems.make(
+        "layer_file", Params().set("weights", (dir / "calib_5.safetensors").string()).set("tensor", "fc2.weight")
+                          .set("inputs_tensor", "{layer}.inputs"));
+    RngStream unused(0);
+    const LayerProblem from_file = gen->make(unused);
+    const LayerProblem direct = LayerProblem::from_inputs(W0_2, hidden(dense));
+    EXPECT_EQ(from_file.W0, W0_2);
+    // The file holds F32 activations; H from them matches the double H to float precision.
+    EXPECT_LT((from_file.H - direct.H).norm(), kFloatInputsTol * direct.H.norm());
+  }
 
   // A second trial reuses the trained model (same file, same result).
   const TrialRecord again = builtins().tasks.make("prune_mlp", task_params)->run(t, ctx);

@@ -37,6 +37,7 @@ struct PruneMlpOptions {
   double damping = 0.0;         // relative damping added to each layer's H (δ · mean diag H)
   std::string unsupported_layers = "error";  // a layer the pattern cannot tile: error | keep_dense
   std::string save_pruned;      // if set: write pruned weights + masks here ({solver} {pattern} {seed} {index})
+  std::string save_calibration; // if set: write dense weights + each layer's dense calibration inputs here ({seed})
   template <class V> void visit(V& v) {
     v("data_dir", data_dir, "directory with fashion-MNIST's train/t10k IDX .gz files");
     v("hidden", hidden, "width of each hidden layer", rule::at_least(1));
@@ -59,6 +60,9 @@ struct PruneMlpOptions {
     v("save_pruned", save_pruned,
       "write pruned weights, biases and masks (fcK.weight, fcK.bias, fcK.weight_mask) as safetensors to this path; "
       "{solver} {pattern} {seed} {index} are substituted");
+    v("save_calibration", save_calibration,
+      "write the DENSE network's weights and each layer's calibration inputs (fcK.weight, fcK.bias, fcK.inputs as "
+      "[n_calibration, d_in]) as safetensors to this path, for `layer_file` problems; {seed} is substituted");
   }
 };
 
@@ -203,6 +207,7 @@ class PruneMlpTask final : public Task {
     const std::vector<Index> pick = calibration_indices(data.train.n, o_.calibration_samples, crng);
     const Index n_cal = Index(pick.size());
     Eigen::MatrixXd X = data.train.batch(pick, 0, n_cal).cast<double>();  // X_1: d_in × n_cal
+    if (!o_.save_calibration.empty()) save_calibration(model.net, X, t);
     double time_calibration = calib_clock.seconds();
 
     TrialRecord rec;
@@ -328,6 +333,23 @@ class PruneMlpTask final : public Task {
       }
     }
     return dense;
+  }
+
+  /// The dense network's weights and the inputs each layer sees on the calibration images (tokens first).
+  void save_calibration(const Mlp& net, Eigen::MatrixXd X, const TrialInputs& t) const {
+    std::vector<NamedTensor> out = mlp_tensors(net);
+    for (std::size_t l = 0; l < net.layers(); ++l) {
+      // [d_in, n] column-major is [n, d_in] row-major: the tokens_first layout of PyTorch activations.
+      out.push_back(NamedTensor{layer_name(l) + ".inputs", {std::int64_t(X.cols()), std::int64_t(X.rows())},
+                                std::vector<double>(X.data(), X.data() + X.size())});
+      if (l + 1 < net.layers()) {
+        Eigen::MatrixXd Z = net.W[l].cast<double>() * X;
+        Z.colwise() += net.b[l].cast<double>();
+        X = Z.cwiseMax(0.0);
+      }
+    }
+    write_safetensors(substitute(o_.save_calibration, {{"seed", std::to_string(t.seed)}}), out,
+                      {{"nmlab", "prune_mlp dense weights and calibration inputs"}});
   }
 
   Options o_;
