@@ -150,6 +150,9 @@ def main(argv=None):
     print(f"table: {table_path}")
     print(f"plot:  {png}")
     print(f"hdf5:  {path}")
+    if "dense_accuracy" in cols:  # a whole-network run (task prune_mlp): also its accuracy table + plot
+        import network_report
+        network_report.main([path])
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@
 
 #include <H5Cpp.h>
 
+#include <unistd.h>
+
 #include <bit>
 #include <cmath>
 #include <cstring>
