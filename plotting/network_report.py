@@ -34,11 +34,13 @@ def fmt(m, s, digits):
     return "—" if math.isnan(m) else f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
-def build(cols):
-    """{pattern: {solver: [row indices]}}, patterns in order of appearance."""
+def build(cols, extra):
+    """{group: {solver: [row indices]}}, a group = the pattern plus the other swept axes (`extra`),
+    e.g. "2:4, task.damping=0.01"; groups in order of appearance."""
     groups = {}
     for i in range(len(cols["trial"])):
-        groups.setdefault(str(cols["pattern"][i]), {}).setdefault(str(cols["solver"][i]), []).append(i)
+        g = ", ".join([str(cols["pattern"][i])] + [f"{a}={cols[a][i]}" for a in extra])
+        groups.setdefault(g, {}).setdefault(str(cols["solver"][i]), []).append(i)
     return groups
 
 
@@ -54,11 +56,12 @@ def main(argv=None):
         if need not in cols:
             sys.exit(f"{argv[0]}: no column '{need}': not a prune_mlp run (task: prune_mlp)")
     layers = layer_columns(cols)
-    groups = build(cols)
+    extra = [a for a in ns.axis_columns(cols) if a != "pattern"]
+    groups = build(cols, extra)
     seeds = sorted(set(int(s) for s in cols["seed"]))
     dense_m, dense_s = stats(cols, "dense_accuracy", range(len(cols["trial"])))
 
-    head = ["pattern", "solver", "test accuracy", "drop vs dense"] + \
+    head = ["pattern" + (" / swept axes" if extra else ""), "solver", "test accuracy", "drop vs dense"] + \
            [c[len("rel_error_"):] + " rel_error" for c in layers] + ["mean rel_error", "solve time (s)", "update time (s)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines.append("| — | **dense** | " + fmt(dense_m, dense_s, 4) + " | 0 | " +

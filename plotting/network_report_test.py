@@ -40,6 +40,19 @@ class NetworkReportTest(unittest.TestCase):
         self.assertIn("| 8:16T | good (fc3 dense) |", md)
         self.assertTrue(os.path.getsize(os.path.join(self.dir.name, "run_network.png")) > 1000)
 
+    def test_other_swept_axes_split_the_rows(self):
+        path = os.path.join(self.dir.name, "damp.h5")
+        rows = [{"trial": i, "seed": 0, "solver": "s", "pattern": "2:4", "task.damping": d, "accuracy": a,
+                 "dense_accuracy": 0.9, "accuracy_drop": 0.9 - a, "rel_error": 0.1, "rel_error_fc1": 0.1,
+                 "time_solve_s": 0.1, "time_update_s": 0.1, "dense_layers": ""}
+                for i, (d, a) in enumerate([("0.0", 0.8), ("0.01", 0.86)])]
+        write_results(path, rows)
+        network_report.main([path])
+        with open(os.path.join(self.dir.name, "damp_network.md")) as fh:
+            md = fh.read()
+        self.assertIn("| 2:4, task.damping=0.0 | s | 0.8000 ± 0.0000 |", md)
+        self.assertIn("| 2:4, task.damping=0.01 | s | 0.8600 ± 0.0000 |", md)
+
     def test_rejects_a_layer_run(self):
         path = os.path.join(self.dir.name, "layer.h5")
         write_results(path, [{"trial": 0, "seed": 0, "solver": "x", "pattern": "2:4", "rel_error": 0.1}])
