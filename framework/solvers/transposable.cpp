@@ -1,0 +1,568 @@
+// Transposable N:M selectors (see transposable.hpp and docs/TRANSPOSABLE.md).
+#include "framework/solvers/transposable.hpp"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+
+#include "framework/core/errors.hpp"
+
+namespace nmlab {
+namespace {
+
+// ---- tile driver ----------------------------------------------------------------------------------
+
+/// Runs `fn(A, S, tile_index)` on every m x m tile (A: scores, S: zeroed 0/1 output, both row-major
+/// m*m), in parallel over tiles; completes short tiles and counts them when `completes` is set.
+template <class Fn>
+Mask for_each_tile(const Weights& scores, const NMPattern& p, TileReport* report, bool completes, Fn&& fn) {
+  check_transposable_shape(p, scores.rows(), scores.cols());
+  const int m = p.m, n = p.n;
+  const Index tile_rows = scores.rows() / m, tile_cols = scores.cols() / m;
+  const long n_tiles = long(tile_rows * tile_cols);
+  Mask mask(scores.rows(), scores.cols());
+  auto& bits = mask.bits();
+  long tiles_short = 0;
+#pragma omp parallel reduction(+ : tiles_short)
+  {
+    std::vector<double> A(size_t(m) * m);
+    std::vector<std::uint8_t> S(size_t(m) * m);
+#pragma omp for schedule(dynamic, 16)
+    for (long t = 0; t < n_tiles; ++t) {
+      const Index r0 = (t / tile_cols) * m, c0 = (t % tile_cols) * m;
+      for (int i = 0; i < m; ++i) std::memcpy(&A[size_t(i) * m], scores.row(r0 + i).data() + c0, sizeof(double) * m);
+      std::fill(S.begin(), S.end(), std::uint8_t(0));
+      fn(A.data(), S.data(), t);
+      if (completes && tile::complete(A.data(), m, n, S.data())) ++tiles_short;
+      for (int i = 0; i < m; ++i) std::memcpy(&bits(r0 + i, c0), &S[size_t(i) * m], m);
+    }
+  }
+  if (report) *report = TileReport{n_tiles, tiles_short};
+  return mask;
+}
+
+/// The circulant tile S_ij = [(j − i) mod m < n]: valid, used when all scores of a tile are equal.
+void circulant(int m, int n, std::uint8_t* S) {
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j) S[i * m + j] = ((j - i + m) % m) < n;
+}
+
+/// (lo, hi) = (min A, max A) over the tile.
+std::pair<double, double> tile_range(const double* A, int mm) {
+  double lo = A[0], hi = A[0];
+  for (int k = 1; k < mm; ++k) lo = std::min(lo, A[k]), hi = std::max(hi, A[k]);
+  return {lo, hi};
+}
+
+// ---- exact: min-cost flow by successive shortest paths ------------------------------------------
+
+/// Costs are integers c_ij = round((max A − A_ij)·s), s = (2^40 − 1)/(max A − min A): Dijkstra on
+/// integer reduced costs never sees a −1e-17 and ties are exact. Loss of the integer optimum in float
+/// objective ≤ n·m·(max − min)/(2^41 − 2) (exact_transposable.md §2).
+constexpr int kFlowCostBits = 40;
+constexpr std::int64_t kInf = std::int64_t(1) << 62;
+
+struct FlowWork {
+  std::vector<std::int64_t> c, pi, sigma, dr, dc;
+  std::vector<int> pred_r, pred_c, cnt_r, cnt_c;
+  std::vector<std::uint8_t> done_r, done_c;
+  void resize(int m) {
+    c.resize(size_t(m) * m);
+    for (auto* v : {&pi, &sigma, &dr, &dc}) v->resize(m);
+    for (auto* v : {&pred_r, &pred_c, &cnt_r, &cnt_c}) v->resize(m);
+    done_r.resize(m);
+    done_c.resize(m);
+  }
+};
+
+}  // namespace
+
+namespace tile {
+
+void flow(const double* A, int m, int n, std::uint8_t* S) {
+  thread_local FlowWork w;
+  w.resize(m);
+  const int mm = m * m;
+  std::fill(S, S + mm, std::uint8_t(0));
+  const auto [lo, hi] = tile_range(A, mm);
+  if (!(hi > lo)) return circulant(m, n, S);  // all equal (or NaN): every valid mask is optimal
+  // c_ij = round((hi − A_ij) · s) ≥ 0: minimising Σ c over kept maximises Σ A over kept.
+  const double s = double((std::int64_t(1) << kFlowCostBits) - 1) / (hi - lo);
+  std::int64_t* c = w.c.data();
+  for (int k = 0; k < mm; ++k) c[k] = std::llround((hi - A[k]) * s);
+  std::int64_t *pi = w.pi.data(), *sigma = w.sigma.data(), *dr = w.dr.data(), *dc = w.dc.data();
+  int *pred_r = w.pred_r.data(), *pred_c = w.pred_c.data(), *cnt_r = w.cnt_r.data(), *cnt_c = w.cnt_c.data();
+  std::uint8_t *done_r = w.done_r.data(), *done_c = w.done_c.data();
+  std::fill(pi, pi + m, 0);
+  std::fill(sigma, sigma + m, 0);
+  std::fill(cnt_r, cnt_r + m, 0);
+  std::fill(cnt_c, cnt_c + m, 0);
+  std::int64_t pt = 0;  // potential of the sink; the source's stays 0
+  // Residual arcs and reduced costs (potentials π rows, σ columns, pt sink):
+  //   s → row i (cnt_r < n):  −π_i      row i → col j (S_ij = 0):  c_ij + π_i − σ_j
+  //   col j → row i (S_ij = 1): −c_ij + σ_j − π_i      col j → t (cnt_c < n):  σ_j − pt
+  // all ≥ 0 (Johnson); each Dijkstra finds one unit path, n·m of them in all.
+  for (int unit = 0; unit < n * m; ++unit) {
+    for (int i = 0; i < m; ++i) {
+      dr[i] = cnt_r[i] < n ? -pi[i] : kInf;
+      pred_r[i] = -1;
+      done_r[i] = 0;
+    }
+    for (int j = 0; j < m; ++j) dc[j] = kInf, pred_c[j] = -1, done_c[j] = 0;
+    std::int64_t dt = kInf;
+    int pred_t = -1;
+    for (;;) {
+      // u = argmin over unsettled nodes (lowest index, rows before columns, wins ties)
+      std::int64_t best = kInf;
+      int u = -1;
+      bool u_row = true;
+      for (int i = 0; i < m; ++i)
+        if (!done_r[i] && dr[i] < best) best = dr[i], u = i;
+      for (int j = 0; j < m; ++j)
+        if (!done_c[j] && dc[j] < best) best = dc[j], u = j, u_row = false;
+      if (u < 0 || best >= dt) break;  // t is settled: no shorter path can appear
+      if (u_row) {
+        done_r[u] = 1;
+        const std::int64_t base = dr[u] + pi[u];
+        const std::int64_t* cu = c + size_t(u) * m;
+        const std::uint8_t* su = S + size_t(u) * m;
+        for (int j = 0; j < m; ++j) {
+          // d_j = min(d_j, d_u + c_uj + π_u − σ_j) over add-arcs
+          const std::int64_t nd = base + cu[j] - sigma[j];
+          if (!su[j] && !done_c[j] && nd < dc[j]) dc[j] = nd, pred_c[j] = u;
+        }
+      } else {
+        done_c[u] = 1;
+        const std::int64_t base = dc[u] + sigma[u];
+        for (int i = 0; i < m; ++i) {
+          // d_i = min(d_i, d_u − c_iu + σ_u − π_i) over remove-arcs
+          const std::int64_t nd = base - c[size_t(i) * m + u] - pi[i];
+          if (S[size_t(i) * m + u] && !done_r[i] && nd < dr[i]) dr[i] = nd, pred_r[i] = u;
+        }
+        if (cnt_c[u] < n && base - pt < dt) dt = base - pt, pred_t = u;
+      }
+    }
+    NMLAB_ASSERT(pred_t >= 0, "tn_flow: no augmenting path although the flow is not full");
+    // Capped Johnson update: π += min(d, d_t) keeps every residual reduced cost ≥ 0.
+    for (int i = 0; i < m; ++i) pi[i] += std::min(dr[i], dt);
+    for (int j = 0; j < m; ++j) sigma[j] += std::min(dc[j], dt);
+    pt += dt;
+    // Augment one unit along t ← col ← row ← col ← ... ← row ← s: flip S on the path.
+    int j = pred_t;
+    ++cnt_c[j];
+    for (;;) {
+      const int i = pred_c[j];
+      S[size_t(i) * m + j] = 1;
+      const int j_prev = pred_r[i];
+      if (j_prev < 0) {
+        ++cnt_r[i];
+        break;
+      }
+      S[size_t(i) * m + j_prev] = 0;
+      j = j_prev;
+    }
+  }
+  // Optimality certificate (complementary slackness): c_ij + π_i − σ_j ≥ 0 where S_ij = 0, ≤ 0 where 1.
+  for (int i = 0; i < m; ++i)
+    for (int jj = 0; jj < m; ++jj) {
+      const std::int64_t rc = c[size_t(i) * m + jj] + pi[i] - sigma[jj];
+      NMLAB_ASSERT(S[size_t(i) * m + jj] ? rc <= 0 : rc >= 0, "tn_flow: dual certificate failed");
+    }
+}
+
+// ---- exact: enumeration for m = 4 ------------------------------------------------------------------
+
+std::vector<std::uint64_t> all_patterns(int m, int n) {
+  NMLAB_ASSERT(m >= 1 && m <= 8, "all_patterns: m must be at most 8");
+  std::vector<int> rows;  // every m-bit row with n ones
+  for (int r = 0; r < (1 << m); ++r)
+    if (std::popcount(unsigned(r)) == n) rows.push_back(r);
+  std::vector<std::uint64_t> out;
+  std::vector<int> col(m, 0);
+  // Depth-first over rows, pruning columns that already hold n.
+  auto rec = [&](auto&& self, int i, std::uint64_t acc) -> void {
+    if (i == m) {
+      out.push_back(acc);
+      return;
+    }
+    for (int r : rows) {
+      bool ok = true;
+      for (int j = 0; j < m && ok; ++j) ok = !((r >> j) & 1) || col[j] < n;
+      if (!ok) continue;
+      for (int j = 0; j < m; ++j) col[j] += (r >> j) & 1;
+      self(self, i + 1, acc | (std::uint64_t(r) << (i * m)));
+      for (int j = 0; j < m; ++j) col[j] -= (r >> j) & 1;
+    }
+  };
+  rec(rec, 0, 0);
+  return out;
+}
+
+void exact4(const double* A, int n, std::uint8_t* S) {
+  // Patterns as index lists, built once per n (thread-safe static init).
+  static const std::array<std::vector<std::array<std::uint8_t, 12>>, 4> table = [] {
+    std::array<std::vector<std::array<std::uint8_t, 12>>, 4> t;
+    for (int nn = 1; nn <= 3; ++nn)
+      for (std::uint64_t pat : all_patterns(4, nn)) {
+        std::array<std::uint8_t, 12> idx{};
+        int k = 0;
+        for (int b = 0; b < 16; ++b)
+          if ((pat >> b) & 1) idx[k++] = std::uint8_t(b);
+        t[nn].push_back(idx);
+      }
+    return t;
+  }();
+  NMLAB_ASSERT(n >= 1 && n <= 3, "tn_exact4: n must be 1, 2 or 3");
+  const auto& pats = table[n];
+  const int kept = 4 * n;
+  // best = argmax_P Σ_{(i,j) ∈ P} A_ij (first pattern wins ties)
+  double best = -std::numeric_limits<double>::infinity();
+  size_t best_p = 0;
+  for (size_t q = 0; q < pats.size(); ++q) {
+    double v = 0;
+    for (int k = 0; k < kept; ++k) v += A[pats[q][k]];
+    if (v > best) best = v, best_p = q;
+  }
+  std::fill(S, S + 16, std::uint8_t(0));
+  for (int k = 0; k < kept; ++k) S[pats[best_p][k]] = 1;
+}
+
+// ---- heuristics ------------------------------------------------------------------------------------
+
+namespace {
+/// Entry order by score, descending; ties to the lower index.
+void order_desc(const double* A, int mm, std::vector<int>& order) {
+  order.resize(mm);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return A[a] > A[b] || (A[a] == A[b] && a < b); });
+}
+}  // namespace
+
+void greedy(const double* A, int m, int n, std::uint8_t* S) {
+  thread_local std::vector<int> order, cnt;
+  order_desc(A, m * m, order);
+  cnt.assign(2 * size_t(m), 0);
+  int kept = 0;
+  // Keep the heaviest entry whose row and column both have fewer than n.
+  for (int k : order) {
+    const int i = k / m, j = k % m;
+    if (cnt[i] < n && cnt[m + j] < n) S[k] = 1, ++cnt[i], ++cnt[m + j], ++kept;
+    if (kept == n * m) break;
+  }
+}
+
+void two_approx(const double* A, int m, int n, std::uint8_t* S) {
+  thread_local std::vector<int> order, cnt;
+  order_desc(A, m * m, order);
+  cnt.assign(2 * size_t(m), 0);
+  const int quota = m - n;
+  // Lightest first: prune (i, j) if row i or column j has fewer than m − n pruned.
+  std::fill(S, S + m * m, std::uint8_t(1));
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const int i = *it / m, j = *it % m;
+    if (cnt[i] < quota || cnt[m + j] < quota) S[*it] = 0, ++cnt[i], ++cnt[m + j];
+  }
+}
+
+void bi_nm(const double* A, int m, int n, std::uint8_t* S) {
+  thread_local std::vector<int> order;
+  order.resize(m);
+  // Row-wise top-n (ties to the lower column) ...
+  for (int i = 0; i < m; ++i) {
+    const double* a = A + size_t(i) * m;
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + n, order.end(),
+                      [&](int x, int y) { return a[x] > a[y] || (a[x] == a[y] && x < y); });
+    for (int k = 0; k < n; ++k) S[size_t(i) * m + order[k]] = 1;
+  }
+  // ... then column-wise: keep the n largest of the row-kept entries of each column.
+  for (int j = 0; j < m; ++j) {
+    int kept = 0;
+    for (int i = 0; i < m; ++i) kept += S[size_t(i) * m + j];
+    while (kept > n) {
+      int worst = -1;
+      for (int i = 0; i < m; ++i)
+        if (S[size_t(i) * m + j] && (worst < 0 || A[size_t(i) * m + j] <= A[size_t(worst) * m + j])) worst = i;
+      S[size_t(worst) * m + j] = 0;
+      --kept;
+    }
+  }
+}
+
+namespace {
+/// Row and column counts of a tile.
+void counts(const std::uint8_t* S, int m, std::vector<int>& cr, std::vector<int>& cc) {
+  cr.assign(m, 0);
+  cc.assign(m, 0);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j)
+      if (S[size_t(i) * m + j]) ++cr[i], ++cc[j];
+}
+
+/// One repair step on a short tile: the best direct add (i, j) of a short row and a short column, or
+/// the best 3-cycle add (i, j'), remove (i', j'), add (i', j) (TSENOR's swap). Applies it when its
+/// gain > min_gain and returns true; false when no such move exists.
+bool best_repair_move(const double* A, int m, int n, std::uint8_t* S, const std::vector<int>& cr,
+                      const std::vector<int>& cc, double min_gain) {
+  double best = -std::numeric_limits<double>::infinity();
+  int bi = -1, bj = -1, bi2 = -1, bj2 = -1;
+  for (int i = 0; i < m; ++i) {
+    if (cr[i] >= n) continue;
+    for (int j = 0; j < m; ++j) {
+      if (cc[j] >= n) continue;
+      if (!S[size_t(i) * m + j] && A[size_t(i) * m + j] > best) best = A[size_t(i) * m + j], bi = i, bj = j, bi2 = -1;
+    }
+  }
+  if (bi < 0) {
+    for (int i = 0; i < m; ++i) {
+      if (cr[i] >= n) continue;
+      for (int j = 0; j < m; ++j) {
+        if (cc[j] >= n) continue;
+        // gain = A_ij' + A_i'j − A_i'j' over S_i'j' = 1, S_ij' = 0, S_i'j = 0
+        for (int i2 = 0; i2 < m; ++i2) {
+          if (S[size_t(i2) * m + j]) continue;
+          for (int j2 = 0; j2 < m; ++j2) {
+            if (!S[size_t(i2) * m + j2] || S[size_t(i) * m + j2]) continue;
+            const double g = A[size_t(i) * m + j2] + A[size_t(i2) * m + j] - A[size_t(i2) * m + j2];
+            if (g > best) best = g, bi = i, bj = j, bi2 = i2, bj2 = j2;
+          }
+        }
+      }
+    }
+  }
+  if (bi < 0 || !(best > min_gain)) return false;
+  if (bi2 < 0) {
+    S[size_t(bi) * m + bj] = 1;
+  } else {
+    S[size_t(bi) * m + bj2] = 1;
+    S[size_t(bi2) * m + bj2] = 0;
+    S[size_t(bi2) * m + bj] = 1;
+  }
+  return true;
+}
+
+/// Shortest (fewest arcs) augmenting path from a short row to a short column over add-arcs
+/// (S_ij = 0, row → col) and remove-arcs (S_ij = 1, col → row); flips it. False if none exists.
+bool bfs_augment(int m, int n, std::uint8_t* S, const std::vector<int>& cr, const std::vector<int>& cc) {
+  std::vector<int> pred_c(m, -2), pred_r(m, -2), queue;
+  for (int i = 0; i < m; ++i)
+    if (cr[i] < n) pred_r[i] = -1, queue.push_back(i);
+  for (size_t q = 0; q < queue.size(); ++q) {
+    const int i = queue[q];
+    for (int j = 0; j < m; ++j) {
+      if (S[size_t(i) * m + j] || pred_c[j] != -2) continue;
+      pred_c[j] = i;
+      if (cc[j] < n) {
+        for (int jj = j;;) {  // flip the path back to its short row
+          const int ii = pred_c[jj];
+          S[size_t(ii) * m + jj] = 1;
+          if (pred_r[ii] < 0) return true;
+          S[size_t(ii) * m + pred_r[ii]] = 0;
+          jj = pred_r[ii];
+        }
+      }
+      for (int i2 = 0; i2 < m; ++i2)
+        if (S[size_t(i2) * m + j] && pred_r[i2] == -2) pred_r[i2] = j, queue.push_back(i2);
+    }
+  }
+  return false;
+}
+}  // namespace
+
+bool complete(const double* A, int m, int n, std::uint8_t* S) {
+  thread_local std::vector<int> cr, cc;
+  bool was_short = false;
+  for (;;) {
+    counts(S, m, cr, cc);
+    const int kept = std::accumulate(cr.begin(), cr.end(), 0);
+    NMLAB_ASSERT(*std::max_element(cr.begin(), cr.end()) <= n && *std::max_element(cc.begin(), cc.end()) <= n,
+                 "transposable completion: a row or column keeps more than n");
+    if (kept == n * m) return was_short;
+    was_short = true;
+    if (best_repair_move(A, m, n, S, cr, cc, -std::numeric_limits<double>::infinity())) continue;
+    const bool ok = bfs_augment(m, n, S, cr, cc);
+    NMLAB_ASSERT(ok, "transposable completion: no augmenting path in a short tile");
+  }
+}
+
+void tsenor(const double* A, int m, int n, const TsenorOptions& o, std::uint8_t* S) {
+  const int mm = m * m;
+  const auto [lo, hi] = tile_range(A, mm);
+  if (!(hi > lo)) return circulant(m, n, S);
+  thread_local std::vector<float> P, Q, col;
+  thread_local std::vector<std::uint64_t> keys;
+  thread_local std::vector<int> cr, cc;
+  P.resize(mm);
+  Q.assign(mm, 1.0f);
+  col.resize(m);
+  // Stabilised start: K = exp(max(τ (A − max)/(max − min), −kExpFloor)), max entry 1, no underflow.
+  constexpr float kExpFloor = 80.0f;
+  const double scale = o.tau / (hi - lo);
+  for (int k = 0; k < mm; ++k) P[k] = std::exp(std::max(float((A[k] - hi) * scale), -kExpFloor));
+  const float fn = float(n);
+  constexpr float kTiny = 1e-30f;  // guards a sum that underflowed; never reached on finite input
+  float* p = P.data();
+  float* q = Q.data();
+  for (int it = 0; it < o.iterations; ++it) {
+    // C1, row sums n:  P ← Diag(n ⊘ P1) P
+    for (int i = 0; i < m; ++i) {
+      float* row = p + size_t(i) * m;
+      float s = 0;
+      for (int j = 0; j < m; ++j) s += row[j];
+      const float f = fn / std::max(s, kTiny);
+      for (int j = 0; j < m; ++j) row[j] *= f;
+    }
+    // C2, column sums n:  P ← P Diag(n ⊘ Pᵀ1)
+    std::fill(col.begin(), col.end(), 0.0f);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < m; ++j) col[j] += p[size_t(i) * m + j];
+    for (int j = 0; j < m; ++j) col[j] = fn / std::max(col[j], kTiny);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < m; ++j) p[size_t(i) * m + j] *= col[j];
+    // C3, capacity with Dykstra correction: Y = P ⊙ Q, P ← min(Y, 1), Q ← Y ⊘ P = max(Y, 1)
+    for (int k = 0; k < mm; ++k) {
+      const float y = p[k] * q[k];
+      p[k] = std::min(y, 1.0f);
+      q[k] = std::max(y, 1.0f);
+    }
+  }
+  // Greedy rounding: entries by P descending (then score, then lower index); keep while row and
+  // column have room. Key = [P bits | A rank bits | reversed index].
+  keys.resize(mm);
+  NMLAB_ASSERT(mm <= (1 << 16), "tsenor: tile too large");
+  for (int k = 0; k < mm; ++k) {
+    const float a = float((A[k] - lo) / (hi - lo));  // in [0, 1]: float bits order like the values
+    keys[k] = (std::uint64_t(std::bit_cast<std::uint32_t>(p[k])) << 32) |
+              (std::uint64_t(std::bit_cast<std::uint32_t>(a) >> 14) << 16) | std::uint64_t(0xFFFF - k);
+  }
+  std::sort(keys.begin(), keys.end(), std::greater<>());
+  cr.assign(m, 0);
+  cc.assign(m, 0);
+  int kept = 0;
+  for (std::uint64_t key : keys) {
+    const int k = 0xFFFF - int(key & 0xFFFF), i = k / m, j = k % m;
+    if (cr[i] < n && cc[j] < n) S[k] = 1, ++cr[i], ++cc[j], ++kept;
+    if (kept == n * m) break;
+  }
+  // Local search: up to L improving swaps (gain > 0) on short rows/columns.
+  const int steps = o.repair_steps < 0 ? m : o.repair_steps;
+  for (int s = 0; s < steps && kept < n * m; ++s) {
+    counts(S, m, cr, cc);
+    if (!best_repair_move(A, m, n, S, cr, cc, 0.0)) break;
+    kept = 0;
+    for (int k = 0; k < mm; ++k) kept += S[k];
+  }
+}
+
+}  // namespace tile
+
+// ---- matrix level ----------------------------------------------------------------------------------
+
+void check_transposable_shape(const NMPattern& p, Index d_out, Index d_in, const std::string& where) {
+  NMPattern t = p;
+  t.transposable = true;
+  t.check_shape(d_out, d_in, where);
+}
+
+Mask tn_exact4_mask(const Weights& scores, const NMPattern& p, TileReport* report) {
+  if (p.m != 4)
+    throw Unsupported("tn_exact4 enumerates 4 x 4 tiles only, but the pattern is " + p.str() +
+                      ": use tn_flow (exact for any n:m)");
+  return for_each_tile(scores, p, report, false,
+                       [&](const double* A, std::uint8_t* S, long) { tile::exact4(A, p.n, S); });
+}
+
+Mask tn_flow_mask(const Weights& scores, const NMPattern& p, TileReport* report) {
+  return for_each_tile(scores, p, report, false,
+                       [&](const double* A, std::uint8_t* S, long) { tile::flow(A, p.m, p.n, S); });
+}
+
+Mask tsenor_mask(const Weights& scores, const NMPattern& p, const TsenorOptions& o, TileReport* report) {
+  return for_each_tile(scores, p, report, true,
+                       [&](const double* A, std::uint8_t* S, long) { tile::tsenor(A, p.m, p.n, o, S); });
+}
+
+Mask tn_greedy_mask(const Weights& scores, const NMPattern& p, TileReport* report) {
+  return for_each_tile(scores, p, report, true,
+                       [&](const double* A, std::uint8_t* S, long) { tile::greedy(A, p.m, p.n, S); });
+}
+
+Mask tn_2approx_mask(const Weights& scores, const NMPattern& p, TileReport* report) {
+  return for_each_tile(scores, p, report, true,
+                       [&](const double* A, std::uint8_t* S, long) { tile::two_approx(A, p.m, p.n, S); });
+}
+
+Mask bi_nm_mask(const Weights& scores, const NMPattern& p, TileReport* report) {
+  return for_each_tile(scores, p, report, true,
+                       [&](const double* A, std::uint8_t* S, long) { tile::bi_nm(A, p.m, p.n, S); });
+}
+
+Mask tn_random_best_of_k_mask(const Weights& scores, const NMPattern& p, int k, const RngStream& rng,
+                              TileReport* report) {
+  if (k < 1) throw SpecError("", "tn_random_best_of_k needs k >= 1, got " + std::to_string(k));
+  const int m = p.m, n = p.n;
+  const std::uint64_t base = rng.seed();
+  return for_each_tile(scores, p, report, false, [&](const double* A, std::uint8_t* S, long t) {
+    // Tile t's own stream, so the result does not depend on the thread schedule.
+    std::mt19937_64 eng(mix64(base ^ mix64(std::uint64_t(t) + 1)));
+    std::vector<int> rp(m), cp(m);
+    std::iota(rp.begin(), rp.end(), 0);
+    std::iota(cp.begin(), cp.end(), 0);
+    double best = -std::numeric_limits<double>::infinity();
+    std::vector<int> best_r, best_c;
+    for (int trial = 0; trial < k; ++trial) {
+      std::shuffle(rp.begin(), rp.end(), eng);
+      std::shuffle(cp.begin(), cp.end(), eng);
+      // S_{σ(i) τ(j)} = [(j − i) mod m < n]
+      double v = 0;
+      for (int i = 0; i < m; ++i)
+        for (int d = 0; d < n; ++d) v += A[size_t(rp[i]) * m + cp[(i + d) % m]];
+      if (v > best) best = v, best_r = rp, best_c = cp;
+    }
+    for (int i = 0; i < m; ++i)
+      for (int d = 0; d < n; ++d) S[size_t(best_r[i]) * m + best_c[(i + d) % m]] = 1;
+  });
+}
+
+const std::vector<std::string>& transposable_methods() {
+  static const std::vector<std::string> names = {"tn_flow",   "tn_exact4", "tsenor",
+                                                 "tn_greedy", "tn_2approx", "bi_nm", "tn_random_best_of_k"};
+  return names;
+}
+
+Mask transposable_mask(const std::string& method, const Weights& scores, const NMPattern& p, Context& ctx,
+                       TileReport* report) {
+  if (method == "tn_flow") return tn_flow_mask(scores, p, report);
+  if (method == "tn_exact4") return tn_exact4_mask(scores, p, report);
+  if (method == "tsenor") return tsenor_mask(scores, p, TsenorOptions{}, report);
+  if (method == "tn_greedy") return tn_greedy_mask(scores, p, report);
+  if (method == "tn_2approx") return tn_2approx_mask(scores, p, report);
+  if (method == "bi_nm") return bi_nm_mask(scores, p, report);
+  if (method == "tn_random_best_of_k") return tn_random_best_of_k_mask(scores, p, 100, ctx.rng.derive("tn_random"), report);
+  std::string known;
+  for (const auto& k : transposable_methods()) known += (known.empty() ? "" : ", ") + k;
+  throw SpecError("", "unknown transposable method '" + method + "'; known: " + known);
+}
+
+double kept_score(const Weights& scores, const Mask& mask) {
+  NMLAB_ASSERT(scores.rows() == mask.rows() && scores.cols() == mask.cols(), "kept_score: shape mismatch");
+  return scores.cwiseProduct(mask.bits().cast<double>()).sum();
+}
+
+std::map<std::string, double> transposable_metrics(const Weights& scores, const NMPattern& p, const Mask& mask,
+                                                   const TileReport& report, double optimum) {
+  const double kept = kept_score(scores, mask);
+  if (optimum < 0) optimum = kept_score(scores, tn_flow_mask(scores, p));
+  // gap = (OPT − kept) / OPT; OPT = 0 only for all-zero scores, where every mask is optimal.
+  const double gap = optimum != 0.0 ? (optimum - kept) / std::abs(optimum) : 0.0;
+  return {{"kept_score", kept},
+          {"kept_score_gap", gap},
+          {"tiles_short", double(report.tiles_short)},
+          {"tiles", double(report.tiles)}};
+}
+
+}  // namespace nmlab
