@@ -66,84 +66,173 @@ std::pair<double, double> tile_range(const double* A, int mm) {
 constexpr int kFlowCostBits = 40;
 constexpr std::int64_t kInf = std::int64_t(1) << 62;
 
+/// Per-thread work arrays of tile::flow. Everything is int64 so the relaxation loops vectorise
+/// (same lane width for costs, flags and predecessors).
 struct FlowWork {
-  std::vector<std::int64_t> c, pi, sigma, dr, dc;
-  std::vector<int> pred_r, pred_c, cnt_r, cnt_c;
-  std::vector<std::uint8_t> done_r, done_c;
+  std::vector<std::int64_t> c, cT, x, xT;                 // costs, transposed costs, flow S and Sᵀ
+  std::vector<std::int64_t> pi, sigma, dr, dc, kr, kc;    // potentials; distances; unsettled keys
+  std::vector<std::int64_t> pred_r, pred_c, cnt_r, cnt_c, done_r, done_c;
   void resize(int m) {
-    c.resize(size_t(m) * m);
-    for (auto* v : {&pi, &sigma, &dr, &dc}) v->resize(m);
-    for (auto* v : {&pred_r, &pred_c, &cnt_r, &cnt_c}) v->resize(m);
-    done_r.resize(m);
-    done_c.resize(m);
+    for (auto* v : {&c, &cT, &x, &xT}) v->resize(size_t(m) * m);
+    for (auto* v : {&pi, &sigma, &dr, &dc, &kr, &kc, &pred_r, &pred_c, &cnt_r, &cnt_c, &done_r, &done_c})
+      v->resize(m);
   }
 };
 
 }  // namespace
 
+namespace {
+/// d_v = min(d_v, base + sign·cost_v − pot_v) over open arcs (open_v == want, v unsettled), with the
+/// predecessor; written with restrict pointers and selects so that it vectorises.
+template <int kM>
+inline void relax(int m_runtime, std::int64_t base, std::int64_t sign, std::int64_t u,
+                  const std::int64_t* __restrict cost, const std::int64_t* __restrict open, std::int64_t want,
+                  const std::int64_t* __restrict pot, const std::int64_t* __restrict done,
+                  std::int64_t* __restrict dist, std::int64_t* __restrict key, std::int64_t* __restrict pred) {
+  const int m = kM > 0 ? kM : m_runtime;
+  for (int v = 0; v < m; ++v) {
+    const std::int64_t nd = base + sign * cost[v] - pot[v];
+    const bool ok = (open[v] == want) & (done[v] == 0) & (nd < dist[v]);
+    dist[v] = ok ? nd : dist[v];
+    key[v] = ok ? nd : key[v];
+    pred[v] = ok ? u : pred[v];
+  }
+}
+
+template <int kM>
+inline std::int64_t min_of(int m_runtime, const std::int64_t* __restrict v) {
+  const int m = kM > 0 ? kM : m_runtime;
+  std::int64_t best = kInf;
+  for (int k = 0; k < m; ++k) best = std::min(best, v[k]);
+  return best;
+}
+}  // namespace
+
 namespace tile {
 
-void flow(const double* A, int m, int n, std::uint8_t* S) {
+namespace {
+/// tile::flow with the tile size known at compile time when kM > 0 (unrolled, vectorised loops).
+template <int kM>
+void flow_impl(const double* A, int m_runtime, int n, std::uint8_t* S) {
+  const int m = kM > 0 ? kM : m_runtime;
   thread_local FlowWork w;
   w.resize(m);
   const int mm = m * m;
   std::fill(S, S + mm, std::uint8_t(0));
   const auto [lo, hi] = tile_range(A, mm);
   if (!(hi > lo)) return circulant(m, n, S);  // all equal (or NaN): every valid mask is optimal
+  using I = std::int64_t;
   // c_ij = round((hi − A_ij) · s) ≥ 0: minimising Σ c over kept maximises Σ A over kept.
-  const double s = double((std::int64_t(1) << kFlowCostBits) - 1) / (hi - lo);
-  std::int64_t* c = w.c.data();
+  const double s = double((I(1) << kFlowCostBits) - 1) / (hi - lo);
+  I *c = w.c.data(), *cT = w.cT.data(), *x = w.x.data(), *xT = w.xT.data();
   for (int k = 0; k < mm; ++k) c[k] = std::llround((hi - A[k]) * s);
-  std::int64_t *pi = w.pi.data(), *sigma = w.sigma.data(), *dr = w.dr.data(), *dc = w.dc.data();
-  int *pred_r = w.pred_r.data(), *pred_c = w.pred_c.data(), *cnt_r = w.cnt_r.data(), *cnt_c = w.cnt_c.data();
-  std::uint8_t *done_r = w.done_r.data(), *done_c = w.done_c.data();
-  std::fill(pi, pi + m, 0);
-  std::fill(sigma, sigma + m, 0);
-  std::fill(cnt_r, cnt_r + m, 0);
-  std::fill(cnt_c, cnt_c + m, 0);
-  std::int64_t pt = 0;  // potential of the sink; the source's stays 0
+  // Row then column reduction, c_ij −= u_i + v_j: every feasible mask keeps exactly n per row and per
+  // column, so this shifts every objective by n·(Σu + Σv) and leaves the optimum unchanged; it only
+  // creates zero-cost arcs, which make the first shortest paths short.
+  for (int i = 0; i < m; ++i) {
+    const I u = *std::min_element(c + size_t(i) * m, c + size_t(i + 1) * m);
+    for (int j = 0; j < m; ++j) c[size_t(i) * m + j] -= u;
+  }
+  for (int j = 0; j < m; ++j) {
+    I v = c[j];
+    for (int i = 1; i < m; ++i) v = std::min(v, c[size_t(i) * m + j]);
+    for (int i = 0; i < m; ++i) c[size_t(i) * m + j] -= v;
+  }
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j) cT[size_t(j) * m + i] = c[size_t(i) * m + j];
+  std::fill(x, x + mm, I(0));
+  std::fill(xT, xT + mm, I(0));
+  I *pi = w.pi.data(), *sigma = w.sigma.data(), *dr = w.dr.data(), *dc = w.dc.data(), *kr = w.kr.data(),
+    *kc = w.kc.data();
+  I *pred_r = w.pred_r.data(), *pred_c = w.pred_c.data(), *cnt_r = w.cnt_r.data(), *cnt_c = w.cnt_c.data(),
+    *done_r = w.done_r.data(), *done_c = w.done_c.data();
+  std::fill(pi, pi + m, I(0));
+  std::fill(sigma, sigma + m, I(0));
+  std::fill(cnt_r, cnt_r + m, I(0));
+  std::fill(cnt_c, cnt_c + m, I(0));
+  I pt = 0;  // potential of the sink; the source's stays 0
   // Residual arcs and reduced costs (potentials π rows, σ columns, pt sink):
   //   s → row i (cnt_r < n):  −π_i      row i → col j (S_ij = 0):  c_ij + π_i − σ_j
   //   col j → row i (S_ij = 1): −c_ij + σ_j − π_i      col j → t (cnt_c < n):  σ_j − pt
-  // all ≥ 0 (Johnson); each Dijkstra finds one unit path, n·m of them in all.
-  for (int unit = 0; unit < n * m; ++unit) {
+  // all ≥ 0 (Johnson); each Dijkstra (dense, O(m) per pop) finds one unit path, n·m of them in all.
+  // kr/kc hold the distance of unsettled nodes and kInf for settled ones (the argmin keys).
+  // Admissible arcs have reduced cost 0; a path of them is a shortest path, so it can be augmented
+  // without a Dijkstra and without touching the potentials (primal-dual method). BFS from the
+  // unsaturated rows with π_i = 0 to an unsaturated column with σ_j = pt; flips the path if found.
+  I* queue = w.kr.data();  // reused as the BFS queue outside Dijkstra
+  auto admissible_augment = [&]() -> bool {
+    int head = 0, tail = 0;
     for (int i = 0; i < m; ++i) {
-      dr[i] = cnt_r[i] < n ? -pi[i] : kInf;
+      pred_r[i] = -2;
+      pred_c[i] = -2;
+      if (cnt_r[i] < n && pi[i] == 0) pred_r[i] = -1, queue[tail++] = i;
+    }
+    while (head < tail) {
+      const int i = int(queue[head++]);
+      const I* ci = c + size_t(i) * m;
+      const I* xi = x + size_t(i) * m;
+      for (int j = 0; j < m; ++j) {
+        if (xi[j] || pred_c[j] != -2 || ci[j] + pi[i] != sigma[j]) continue;
+        pred_c[j] = i;
+        if (cnt_c[j] < n && sigma[j] == pt) {
+          ++cnt_c[j];
+          for (int jj = j;;) {  // flip back to the source
+            const int ii = int(pred_c[jj]);
+            x[size_t(ii) * m + jj] = xT[size_t(jj) * m + ii] = 1;
+            const int j_prev = int(pred_r[ii]);
+            if (j_prev < 0) {
+              ++cnt_r[ii];
+              return true;
+            }
+            x[size_t(ii) * m + j_prev] = xT[size_t(j_prev) * m + ii] = 0;
+            jj = j_prev;
+          }
+        }
+        const I* cj = cT + size_t(j) * m;
+        const I* xj = xT + size_t(j) * m;
+        for (int i2 = 0; i2 < m; ++i2)
+          if (xj[i2] && pred_r[i2] == -2 && cj[i2] + pi[i2] == sigma[j]) pred_r[i2] = j, queue[tail++] = i2;
+      }
+    }
+    return false;
+  };
+  // Warm start: augment along admissible paths (zero reduced cost after the reductions) until the
+  // first failure; from then on one Dijkstra per unit.
+  bool warm = true;
+  for (int unit = 0; unit < n * m; ++unit) {
+    if (warm && admissible_augment()) continue;
+    warm = false;
+    for (int i = 0; i < m; ++i) {
+      dr[i] = kr[i] = cnt_r[i] < n ? -pi[i] : kInf;
       pred_r[i] = -1;
       done_r[i] = 0;
     }
-    for (int j = 0; j < m; ++j) dc[j] = kInf, pred_c[j] = -1, done_c[j] = 0;
-    std::int64_t dt = kInf;
+    for (int j = 0; j < m; ++j) dc[j] = kc[j] = kInf, pred_c[j] = -1, done_c[j] = 0;
+    I dt = kInf;
     int pred_t = -1;
     for (;;) {
-      // u = argmin over unsettled nodes (lowest index, rows before columns, wins ties)
-      std::int64_t best = kInf;
-      int u = -1;
-      bool u_row = true;
-      for (int i = 0; i < m; ++i)
-        if (!done_r[i] && dr[i] < best) best = dr[i], u = i;
-      for (int j = 0; j < m; ++j)
-        if (!done_c[j] && dc[j] < best) best = dc[j], u = j, u_row = false;
-      if (u < 0 || best >= dt) break;  // t is settled: no shorter path can appear
-      if (u_row) {
-        done_r[u] = 1;
-        const std::int64_t base = dr[u] + pi[u];
-        const std::int64_t* cu = c + size_t(u) * m;
-        const std::uint8_t* su = S + size_t(u) * m;
-        for (int j = 0; j < m; ++j) {
-          // d_j = min(d_j, d_u + c_uj + π_u − σ_j) over add-arcs
-          const std::int64_t nd = base + cu[j] - sigma[j];
-          if (!su[j] && !done_c[j] && nd < dc[j]) dc[j] = nd, pred_c[j] = u;
-        }
-      } else {
+      // u = argmin over unsettled nodes; columns win ties (a zero-length column may end the path at
+      // once), then the lowest index.
+      const I best_c = min_of<kM>(m, kc), best_r = min_of<kM>(m, kr);
+      const I best = std::min(best_c, best_r);
+      if (best >= dt) break;  // t is settled (or nothing is reachable): no shorter path can appear
+      if (best_c <= best_r) {
+        int u = 0;
+        while (kc[u] != best) ++u;
         done_c[u] = 1;
-        const std::int64_t base = dc[u] + sigma[u];
-        for (int i = 0; i < m; ++i) {
-          // d_i = min(d_i, d_u − c_iu + σ_u − π_i) over remove-arcs
-          const std::int64_t nd = base - c[size_t(i) * m + u] - pi[i];
-          if (S[size_t(i) * m + u] && !done_r[i] && nd < dr[i]) dr[i] = nd, pred_r[i] = u;
-        }
+        kc[u] = kInf;
+        const I base = dc[u] + sigma[u];
+        // d_i = min(d_i, d_u − c_iu + σ_u − π_i) over remove-arcs (S_iu = 1)
+        relax<kM>(m, base, -1, u, cT + size_t(u) * m, xT + size_t(u) * m, 1, pi, done_r, dr, kr, pred_r);
         if (cnt_c[u] < n && base - pt < dt) dt = base - pt, pred_t = u;
+      } else {
+        int u = 0;
+        while (kr[u] != best) ++u;
+        done_r[u] = 1;
+        kr[u] = kInf;
+        const I base = dr[u] + pi[u];
+        // d_j = min(d_j, d_u + c_uj + π_u − σ_j) over add-arcs (S_uj = 0)
+        relax<kM>(m, base, 1, u, c + size_t(u) * m, x + size_t(u) * m, 0, sigma, done_c, dc, kc, pred_c);
       }
     }
     NMLAB_ASSERT(pred_t >= 0, "tn_flow: no augmenting path although the flow is not full");
@@ -155,23 +244,36 @@ void flow(const double* A, int m, int n, std::uint8_t* S) {
     int j = pred_t;
     ++cnt_c[j];
     for (;;) {
-      const int i = pred_c[j];
-      S[size_t(i) * m + j] = 1;
-      const int j_prev = pred_r[i];
+      const int i = int(pred_c[j]);
+      x[size_t(i) * m + j] = xT[size_t(j) * m + i] = 1;
+      const int j_prev = int(pred_r[i]);
       if (j_prev < 0) {
         ++cnt_r[i];
         break;
       }
-      S[size_t(i) * m + j_prev] = 0;
+      x[size_t(i) * m + j_prev] = xT[size_t(j_prev) * m + i] = 0;
       j = j_prev;
     }
   }
   // Optimality certificate (complementary slackness): c_ij + π_i − σ_j ≥ 0 where S_ij = 0, ≤ 0 where 1.
-  for (int i = 0; i < m; ++i)
-    for (int jj = 0; jj < m; ++jj) {
-      const std::int64_t rc = c[size_t(i) * m + jj] + pi[i] - sigma[jj];
-      NMLAB_ASSERT(S[size_t(i) * m + jj] ? rc <= 0 : rc >= 0, "tn_flow: dual certificate failed");
-    }
+  for (int k = 0; k < mm; ++k) {
+    const int i = k / m, jj = k % m;
+    const I rc = c[k] + pi[i] - sigma[jj];
+    NMLAB_ASSERT(x[k] ? rc <= 0 : rc >= 0, "tn_flow: dual certificate failed");
+    S[k] = std::uint8_t(x[k]);
+  }
+}
+
+}  // namespace
+
+void flow(const double* A, int m, int n, std::uint8_t* S) {
+  switch (m) {
+    case 4: return flow_impl<4>(A, m, n, S);
+    case 8: return flow_impl<8>(A, m, n, S);
+    case 16: return flow_impl<16>(A, m, n, S);
+    case 32: return flow_impl<32>(A, m, n, S);
+    default: return flow_impl<0>(A, m, n, S);
+  }
 }
 
 // ---- exact: enumeration for m = 4 ------------------------------------------------------------------
