@@ -336,11 +336,17 @@ void exact4(const double* A, int n, std::uint8_t* S) {
 // ---- heuristics ------------------------------------------------------------------------------------
 
 namespace {
-/// Entry order by score, descending; ties to the lower index.
+/// Entry order by score, descending; ties to the lower index. Sorts (score, index) pairs directly
+/// (no indirect loads in the comparator).
 void order_desc(const double* A, int mm, std::vector<int>& order) {
+  thread_local std::vector<std::pair<double, int>> v;
+  v.resize(mm);
+  for (int k = 0; k < mm; ++k) v[k] = {A[k], k};
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
   order.resize(mm);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int a, int b) { return A[a] > A[b] || (A[a] == A[b] && a < b); });
+  for (int k = 0; k < mm; ++k) order[k] = v[k].second;
 }
 }  // namespace
 
@@ -491,46 +497,78 @@ bool complete(const double* A, int m, int n, std::uint8_t* S) {
   }
 }
 
+namespace {
+/// Σ_j row_j. With kM a multiple of 8, eight lane-wise partial sums (vectorisable without
+/// reassociating a serial float chain), then a fixed-order sum of the lanes.
+template <int kM>
+inline float row_sum(const float* __restrict row, int m_runtime) {
+  if constexpr (kM > 0 && kM % 8 == 0) {
+    float lane[8] = {};
+    for (int j = 0; j < kM; j += 8)
+      for (int l = 0; l < 8; ++l) lane[l] += row[j + l];
+    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+  } else {
+    float s = 0;
+    for (int j = 0; j < m_runtime; ++j) s += row[j];
+    return s;
+  }
+}
+
+/// Dykstra's alternating Bregman projections of P onto C1 (row sums n), C2 (column sums n) and C3
+/// (P ≤ 1, with correction Q), T sweeps; tile size compile-time when kM > 0. Loops are fused: the
+/// row scaling accumulates the column sums, and the capacity step accumulates the next row sums.
+template <int kM>
+void dykstra(float* __restrict p, float* __restrict q, float* __restrict col, float* __restrict rs, int m_runtime,
+             int n, int iterations) {
+  const int m = kM > 0 ? kM : m_runtime;
+  const float fn = float(n);
+  constexpr float kTiny = 1e-30f;  // guards a sum that underflowed; never reached on finite input
+  for (int i = 0; i < m; ++i) rs[i] = row_sum<kM>(p + i * m, m);
+  for (int it = 0; it < iterations; ++it) {
+    // C1, row sums n:  P ← Diag(n ⊘ P1) P, accumulating column sums Pᵀ1
+    for (int j = 0; j < m; ++j) col[j] = 0.0f;
+    for (int i = 0; i < m; ++i) {
+      const float f = fn / std::max(rs[i], kTiny);
+      float* __restrict row = p + i * m;
+      for (int j = 0; j < m; ++j) row[j] *= f;
+      for (int j = 0; j < m; ++j) col[j] += row[j];
+    }
+    // C2, column sums n:  P ← P Diag(n ⊘ Pᵀ1), fused with
+    // C3, capacity with Dykstra correction: Y = P ⊙ Q, P ← min(Y, 1), Q ← Y ⊘ P = max(Y, 1)
+    for (int j = 0; j < m; ++j) col[j] = fn / std::max(col[j], kTiny);
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < m; ++j) {
+        const float y = p[i * m + j] * col[j] * q[i * m + j];
+        p[i * m + j] = std::min(y, 1.0f);
+        q[i * m + j] = std::max(y, 1.0f);
+      }
+      rs[i] = row_sum<kM>(p + i * m, m);
+    }
+  }
+}
+}  // namespace
+
 void tsenor(const double* A, int m, int n, const TsenorOptions& o, std::uint8_t* S) {
   const int mm = m * m;
   const auto [lo, hi] = tile_range(A, mm);
   if (!(hi > lo)) return circulant(m, n, S);
-  thread_local std::vector<float> P, Q, col;
+  thread_local std::vector<float> P, Q, col, rs;
   thread_local std::vector<std::uint64_t> keys;
   thread_local std::vector<int> cr, cc;
   P.resize(mm);
   Q.assign(mm, 1.0f);
   col.resize(m);
+  rs.resize(m);
   // Stabilised start: K = exp(max(τ (A − max)/(max − min), −kExpFloor)), max entry 1, no underflow.
   constexpr float kExpFloor = 80.0f;
   const double scale = o.tau / (hi - lo);
   for (int k = 0; k < mm; ++k) P[k] = std::exp(std::max(float((A[k] - hi) * scale), -kExpFloor));
-  const float fn = float(n);
-  constexpr float kTiny = 1e-30f;  // guards a sum that underflowed; never reached on finite input
   float* p = P.data();
-  float* q = Q.data();
-  for (int it = 0; it < o.iterations; ++it) {
-    // C1, row sums n:  P ← Diag(n ⊘ P1) P
-    for (int i = 0; i < m; ++i) {
-      float* row = p + size_t(i) * m;
-      float s = 0;
-      for (int j = 0; j < m; ++j) s += row[j];
-      const float f = fn / std::max(s, kTiny);
-      for (int j = 0; j < m; ++j) row[j] *= f;
-    }
-    // C2, column sums n:  P ← P Diag(n ⊘ Pᵀ1)
-    std::fill(col.begin(), col.end(), 0.0f);
-    for (int i = 0; i < m; ++i)
-      for (int j = 0; j < m; ++j) col[j] += p[size_t(i) * m + j];
-    for (int j = 0; j < m; ++j) col[j] = fn / std::max(col[j], kTiny);
-    for (int i = 0; i < m; ++i)
-      for (int j = 0; j < m; ++j) p[size_t(i) * m + j] *= col[j];
-    // C3, capacity with Dykstra correction: Y = P ⊙ Q, P ← min(Y, 1), Q ← Y ⊘ P = max(Y, 1)
-    for (int k = 0; k < mm; ++k) {
-      const float y = p[k] * q[k];
-      p[k] = std::min(y, 1.0f);
-      q[k] = std::max(y, 1.0f);
-    }
+  switch (m) {
+    case 8: dykstra<8>(p, Q.data(), col.data(), rs.data(), m, n, o.iterations); break;
+    case 16: dykstra<16>(p, Q.data(), col.data(), rs.data(), m, n, o.iterations); break;
+    case 32: dykstra<32>(p, Q.data(), col.data(), rs.data(), m, n, o.iterations); break;
+    default: dykstra<0>(p, Q.data(), col.data(), rs.data(), m, n, o.iterations); break;
   }
   // Greedy rounding: entries by P descending (then score, then lower index); keep while row and
   // column have room. Key = [P bits | A rank bits | reversed index].
@@ -541,14 +579,18 @@ void tsenor(const double* A, int m, int n, const TsenorOptions& o, std::uint8_t*
     keys[k] = (std::uint64_t(std::bit_cast<std::uint32_t>(p[k])) << 32) |
               (std::uint64_t(std::bit_cast<std::uint32_t>(a) >> 14) << 16) | std::uint64_t(0xFFFF - k);
   }
-  std::sort(keys.begin(), keys.end(), std::greater<>());
+  // Only the first ~n·m keys are usually scanned before the mask is full: order those first
+  // (nth_element + sort), and sort the rest only if the scan gets that far.
+  const int head = std::min(mm, n * m + m);
+  std::nth_element(keys.begin(), keys.begin() + head - 1, keys.end(), std::greater<>());
+  std::sort(keys.begin(), keys.begin() + head, std::greater<>());
   cr.assign(m, 0);
   cc.assign(m, 0);
   int kept = 0;
-  for (std::uint64_t key : keys) {
-    const int k = 0xFFFF - int(key & 0xFFFF), i = k / m, j = k % m;
+  for (int pos = 0; pos < mm && kept < n * m; ++pos) {
+    if (pos == head) std::sort(keys.begin() + head, keys.end(), std::greater<>());
+    const int k = 0xFFFF - int(keys[pos] & 0xFFFF), i = k / m, j = k % m;
     if (cr[i] < n && cc[j] < n) S[k] = 1, ++cr[i], ++cc[j], ++kept;
-    if (kept == n * m) break;
   }
   // Local search: up to L improving swaps (gain > 0) on short rows/columns.
   const int steps = o.repair_steps < 0 ? m : o.repair_steps;
