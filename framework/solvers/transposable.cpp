@@ -706,7 +706,8 @@ std::map<std::string, double> transposable_metrics(const Weights& scores, const 
   return {{"kept_score", kept},
           {"kept_score_gap", gap},
           {"tiles_short", double(report.tiles_short)},
-          {"tiles", double(report.tiles)}};
+          {"tiles", double(report.tiles)},
+          {"pattern_m", double(p.m)}};  // numeric x axis for reports (gap vs M)
 }
 
 }  // namespace nmlab

@@ -76,7 +76,8 @@ Mask transposable_mask(const std::string& method, const Weights& scores, const N
 double kept_score(const Weights& scores, const Mask& mask);
 
 /// Metrics every transposable trial reports: kept_score_gap = (OPT − kept)/OPT with OPT from
-/// tn_flow on the same scores (0 when OPT = 0), tiles_short from `report`, kept_score.
+/// tn_flow on the same scores (0 when OPT = 0), tiles_short and tiles from `report`, kept_score, and
+/// pattern_m (m, a numeric x axis for reports).
 /// `optimum` < 0 means "compute it with tn_flow".
 std::map<std::string, double> transposable_metrics(const Weights& scores, const NMPattern& p, const Mask& mask,
                                                    const TileReport& report, double optimum = -1.0);
