@@ -19,6 +19,7 @@
 // completes the tile by augmenting paths (a hardware mask needs exactly n), and reports how many
 // tiles were short before that completion in TileReport::tiles_short.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ namespace nmlab {
 struct TileReport {
   long tiles = 0;        ///< number of m x m tiles
   long tiles_short = 0;  ///< tiles where some row/column kept fewer than n before completion
+  /// Σ kept score of the method's own masks before completion; NaN when the method needs none.
+  double kept_before_completion = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// Options of the TSENOR selector (entropic optimal transport, Meng et al. 2025).
@@ -77,7 +80,8 @@ double kept_score(const Weights& scores, const Mask& mask);
 
 /// Metrics every transposable trial reports: kept_score_gap = (OPT − kept)/OPT with OPT from
 /// tn_flow on the same scores (0 when OPT = 0), tiles_short and tiles from `report`, kept_score, and
-/// pattern_m (m, a numeric x axis for reports).
+/// pattern_m (m, a numeric x axis for reports) and kept_score_gap_before_completion (the gap of the
+/// method's own ≤ n mask; equals kept_score_gap for methods that need no completion).
 /// `optimum` < 0 means "compute it with tn_flow".
 std::map<std::string, double> transposable_metrics(const Weights& scores, const NMPattern& p, const Mask& mask,
                                                    const TileReport& report, double optimum = -1.0);
