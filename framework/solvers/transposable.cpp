@@ -565,7 +565,16 @@ void tsenor(const double* A, int m, int n, const TsenorOptions& o, std::uint8_t*
   rs.resize(m);
   // Stabilised start: K = exp(max(τ (A − max)/(max − min), −kExpFloor)), max entry 1, no underflow.
   constexpr float kExpFloor = 80.0f;
-  const double scale = o.tau / (hi - lo);
+  // τ acts on scores measured in units of the tile's range (max − min) or standard deviation.
+  double spread = hi - lo;
+  if (o.normalize == "std") {
+    double mean = 0, sq = 0;
+    for (int k = 0; k < mm; ++k) mean += A[k];
+    mean /= mm;
+    for (int k = 0; k < mm; ++k) sq += (A[k] - mean) * (A[k] - mean);
+    spread = std::sqrt(sq / mm);
+  }
+  const double scale = o.tau / spread;
   for (int k = 0; k < mm; ++k) P[k] = std::exp(std::max(float((A[k] - hi) * scale), -kExpFloor));
   float* p = P.data();
   switch (m) {

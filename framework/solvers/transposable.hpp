@@ -40,14 +40,17 @@ struct TileReport {
 
 /// Options of the TSENOR selector (entropic optimal transport, Meng et al. 2025).
 struct TsenorOptions {
-  double tau = 12.0;      ///< inverse temperature on the per-tile range-normalised scores
+  double tau = 3.0;       ///< inverse temperature on the per-tile normalised scores (see normalize)
   int iterations = 30;    ///< Dykstra sweeps (row scaling, column scaling, capacity projection)
   int repair_steps = -1;  ///< local-search 3-cycle swaps per tile after rounding; −1 means m
+  std::string normalize = "std";  ///< τ's unit per tile: std (standard deviation) or range (max − min)
   template <class V> void visit(V& v) {
-    v("tau", tau, "inverse temperature τ: K = exp(τ·(A − max A)/(max A − min A)) per tile", rule::positive());
+    v("tau", tau, "inverse temperature τ: K = exp(τ·(A − max A)/spread) per tile, spread from `normalize`", rule::positive());
     v("iterations", iterations, "Dykstra iterations (row, column, capacity steps)", rule::at_least(1));
     v("repair_steps", repair_steps, "local-search swaps per tile after greedy rounding; -1 means m",
       rule::at_least(-1));
+    v("normalize", normalize, "spread per tile: std (standard deviation, robust to outliers) or range (max − min)",
+      rule::one_of({"std", "range"}));
   }
 };
 
