@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "framework/core/errors.hpp"
+#include "framework/core/layer_problem.hpp"
 
 namespace nmlab {
 namespace {
@@ -21,6 +22,7 @@ namespace {
 template <class Fn>
 Mask for_each_tile(const Weights& scores, const NMPattern& p, TileReport* report, bool completes, Fn&& fn) {
   check_transposable_shape(p, scores.rows(), scores.cols());
+  check_finite(scores, "transposable mask scores");  // TensorError naming the first NaN/Inf
   const int m = p.m, n = p.n;
   const Index tile_rows = scores.rows() / m, tile_cols = scores.cols() / m;
   const long n_tiles = long(tile_rows * tile_cols);

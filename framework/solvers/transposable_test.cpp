@@ -265,6 +265,9 @@ TEST(TransposableShapes, ClearErrors) {
   }
   EXPECT_THROW(tsenor_mask(random_scores(16, 12, RngStream(1)), NMPattern{4, 8, true}, {}), SpecError);
   EXPECT_THROW(tn_exact4_mask(random_scores(16, 16, RngStream(1)), NMPattern{4, 8, true}), Unsupported);
+  Weights bad = random_scores(16, 16, RngStream(1));
+  bad(3, 5) = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_THROW(tn_flow_mask(bad, NMPattern{4, 8, true}), TensorError);
 }
 
 TEST(TransposableDispatch, MaskFromScoresUsesContextMethod) {
