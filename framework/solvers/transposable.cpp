@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -107,10 +110,36 @@ inline void relax(int m_runtime, std::int64_t base, std::int64_t sign, std::int6
 
 template <int kM>
 inline std::int64_t min_of(int m_runtime, const std::int64_t* __restrict v) {
+#if defined(__AVX512F__)
+  if constexpr (kM > 0 && kM % 8 == 0) {
+    // GCC turns the plain loop into a serial chain of scalar mins; 8 lanes at a time instead.
+    __m512i acc = _mm512_loadu_si512(v);
+    for (int k = 8; k < kM; k += 8) acc = _mm512_min_epi64(acc, _mm512_loadu_si512(v + k));
+    return _mm512_reduce_min_epi64(acc);
+  }
+#endif
   const int m = kM > 0 ? kM : m_runtime;
   std::int64_t best = kInf;
   for (int k = 0; k < m; ++k) best = std::min(best, v[k]);
   return best;
+}
+
+/// First index k with v[k] == x (it exists).
+template <int kM>
+inline int find_first(int m_runtime, const std::int64_t* __restrict v, std::int64_t x) {
+#if defined(__AVX512F__)
+  if constexpr (kM > 0 && kM % 8 == 0) {
+    const __m512i key = _mm512_set1_epi64(x);
+    for (int k = 0; k < kM; k += 8) {
+      const __mmask8 hit = _mm512_cmpeq_epi64_mask(_mm512_loadu_si512(v + k), key);
+      if (hit) return k + __builtin_ctz(unsigned(hit));
+    }
+  }
+#endif
+  (void)m_runtime;
+  int k = 0;
+  while (v[k] != x) ++k;
+  return k;
 }
 }  // namespace
 
@@ -223,8 +252,7 @@ void flow_impl(const double* A, int m_runtime, int n, std::uint8_t* S) {
       const I best = std::min(best_c, best_r);
       if (best >= dt) break;  // t is settled (or nothing is reachable): no shorter path can appear
       if (best_c <= best_r) {
-        int u = 0;
-        while (kc[u] != best) ++u;
+        const int u = find_first<kM>(m, kc, best);
         done_c[u] = 1;
         kc[u] = kInf;
         const I base = dc[u] + sigma[u];
@@ -232,8 +260,7 @@ void flow_impl(const double* A, int m_runtime, int n, std::uint8_t* S) {
         relax<kM>(m, base, -1, u, cT + size_t(u) * m, xT + size_t(u) * m, 1, pi, done_r, dr, kr, pred_r);
         if (cnt_c[u] < n && base - pt < dt) dt = base - pt, pred_t = u;
       } else {
-        int u = 0;
-        while (kr[u] != best) ++u;
+        const int u = find_first<kM>(m, kr, best);
         done_r[u] = 1;
         kr[u] = kInf;
         const I base = dr[u] + pi[u];
