@@ -729,9 +729,17 @@ Mask transposable_mask(const std::string& method, const Weights& scores, const N
   if (method == "tn_2approx") return tn_2approx_mask(scores, p, report);
   if (method == "bi_nm") return bi_nm_mask(scores, p, report);
   if (method == "tn_random_best_of_k") return tn_random_best_of_k_mask(scores, p, 100, ctx.rng.derive("tn_random"), report);
+  check_transposable_method(method);
+  NMLAB_ASSERT(false, "transposable_mask: a listed method has no dispatch");
+  return {};
+}
+
+void check_transposable_method(const std::string& method, const std::string& where) {
+  const auto& names = transposable_methods();
+  if (std::find(names.begin(), names.end(), method) != names.end()) return;
   std::string known;
-  for (const auto& k : transposable_methods()) known += (known.empty() ? "" : ", ") + k;
-  throw SpecError("", "unknown transposable method '" + method + "'; known: " + known);
+  for (const auto& k : names) known += (known.empty() ? "" : ", ") + k;
+  throw SpecError(where, "unknown transposable_method '" + method + "'; known: " + known);
 }
 
 double kept_score(const Weights& scores, const Mask& mask) {

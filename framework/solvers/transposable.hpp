@@ -72,6 +72,9 @@ Mask tn_random_best_of_k_mask(const Weights& scores, const NMPattern& p, int k, 
 
 /// Names accepted by ctx.transposable_method / transposable_mask().
 const std::vector<std::string>& transposable_methods();
+/// Throws SpecError (at `where`, listing the names) unless `method` is one of transposable_methods();
+/// for `nmlab validate` to reject a bad run-wide `transposable_method:` before anything runs.
+void check_transposable_method(const std::string& method, const std::string& where = "");
 
 /// Dispatch by name with default options (tsenor: TsenorOptions{}, random: k = 100, stream
 /// ctx.rng.derive("tn_random")). Unknown name → SpecError listing the names.

@@ -285,6 +285,8 @@ TEST(TransposableDispatch, MaskFromScoresUsesContextMethod) {
   } catch (const SpecError& e) {
     EXPECT_NE(std::string(e.what()).find("tsenor"), std::string::npos) << e.what();
   }
+  for (const auto& name : transposable_methods()) EXPECT_NO_THROW(check_transposable_method(name));
+  EXPECT_THROW(check_transposable_method("tn_flows", "spec.yaml:2:1"), SpecError);
 }
 
 LayerProblem small_problem(Index d_out, Index d_in) {
