@@ -25,15 +25,14 @@ namespace {
 template <class Fn>
 Mask for_each_tile(const Weights& scores, const NMPattern& p, TileReport* report, bool completes, Fn&& fn) {
   check_transposable_shape(p, scores.rows(), scores.cols());
-  check_finite(scores, "transposable mask scores");  // TensorError naming the first NaN/Inf
   const int m = p.m, n = p.n;
   const Index tile_rows = scores.rows() / m, tile_cols = scores.cols() / m;
   const long n_tiles = long(tile_rows * tile_cols);
   Mask mask(scores.rows(), scores.cols());
   auto& bits = mask.bits();
-  long tiles_short = 0;
+  long tiles_short = 0, tiles_not_finite = 0;
   double kept_raw = 0.0;
-#pragma omp parallel reduction(+ : tiles_short, kept_raw)
+#pragma omp parallel reduction(+ : tiles_short, kept_raw, tiles_not_finite)
   {
     std::vector<double> A(size_t(m) * m);
     std::vector<std::uint8_t> S(size_t(m) * m);
@@ -41,6 +40,14 @@ Mask for_each_tile(const Weights& scores, const NMPattern& p, TileReport* report
     for (long t = 0; t < n_tiles; ++t) {
       const Index r0 = (t / tile_cols) * m, c0 = (t % tile_cols) * m;
       for (int i = 0; i < m; ++i) std::memcpy(&A[size_t(i) * m], scores.row(r0 + i).data() + c0, sizeof(double) * m);
+      // A NaN/Inf score would break every selector's ordering: count it here (exceptions cannot leave
+      // an OpenMP region) and throw a located TensorError below.
+      bool finite = true;
+      for (int k = 0; k < m * m; ++k) finite &= std::isfinite(A[k]);
+      if (!finite) {
+        ++tiles_not_finite;
+        continue;
+      }
       std::fill(S.begin(), S.end(), std::uint8_t(0));
       fn(A.data(), S.data(), t);
       if (completes) {
@@ -50,6 +57,7 @@ Mask for_each_tile(const Weights& scores, const NMPattern& p, TileReport* report
       for (int i = 0; i < m; ++i) std::memcpy(&bits(r0 + i, c0), &S[size_t(i) * m], m);
     }
   }
+  if (tiles_not_finite) check_finite(scores, "transposable mask scores");  // throws, naming the entry
   if (report) *report = TileReport{n_tiles, tiles_short, completes ? kept_raw : std::numeric_limits<double>::quiet_NaN()};
   return mask;
 }
