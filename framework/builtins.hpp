@@ -26,6 +26,8 @@ const Registries& builtins();
 void register_magnitude(Registry<MaskSolver>&);
 void register_wanda(Registry<MaskSolver>&);
 void register_random(Registry<MaskSolver>&);
+// transposable solvers (framework/solvers/transposable_solvers.cpp): tn_flow, tn_exact4, tsenor, ...
+void register_transposable(Registry<MaskSolver>&);
 
 // updates (framework/updates)
 void register_update_none(Registry<WeightUpdate>&);
@@ -40,5 +42,6 @@ void register_prune_mlp_task(Registry<Task>&);  // framework/network
 void register_correlated_groups(Registry<ProblemGenerator>&);
 void register_planted(Registry<ProblemGenerator>&);
 void register_layer_file(Registry<ProblemGenerator>&);
+void register_random_weights(Registry<ProblemGenerator>&);
 
 }  // namespace nmlab
