@@ -17,6 +17,9 @@ Registries make_builtins() {
   // -- solvers: transposable
 
   // -- regularizers
+  register_nm_elementary(r.regularizers);
+  register_l1(r.regularizers);
+  register_regularizer_none(r.regularizers);
 
   // -- weight updates
   register_update_none(r.updates);

@@ -26,6 +26,13 @@ const Registries& builtins();
 void register_magnitude(Registry<MaskSolver>&);
 void register_wanda(Registry<MaskSolver>&);
 void register_random(Registry<MaskSolver>&);
+void register_prox(Registry<MaskSolver>&);
+void register_exhaustive(Registry<MaskSolver>&);
+
+// regularizers (framework/regularizers)
+void register_nm_elementary(Registry<Regularizer>&);
+void register_l1(Registry<Regularizer>&);
+void register_regularizer_none(Registry<Regularizer>&);
 
 // updates (framework/updates)
 void register_update_none(Registry<WeightUpdate>&);

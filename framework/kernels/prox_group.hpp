@@ -1,0 +1,467 @@
+#pragma once
+// Exact proximal operator of the N:M elementary-symmetric regularizer for ONE group of m weights:
+//
+//   prox_{τ r}(z) = argmin_w ½‖w − z‖² + τ r(w),   r(w) = e_{N+1}(|w_1|, …, |w_m|)
+//
+// r is zero exactly when at most N entries are non-zero (2:4: r = Σ |triple products| = e3,
+// Kübler et al. 2025; see docs/PROX.md and shared/research/prox24.md §3). Structure used (proved by
+// exchange arguments, prox24.md §3.1–3.4):
+//   1. sign: the optimum has sign(w_i) = sign(z_i), so solve on u = |z| with w ≥ 0 and re-sign;
+//   2. order: u_i > u_j ⇒ w_i ≥ w_j, so sort u decreasingly;
+//   3. the support is a prefix {1..K}, K = N..m. K = N keeps the N largest entries UNSHRUNK
+//      (objective ½ Σ_{i>N} u_i²); for K > N the candidate is an interior point of the problem
+//      restricted to the first K coordinates;
+//   4. on w ≥ 0, r is multilinear, so exact coordinate minimisation is closed form:
+//        w_i ← max(0, u_i − τ e_N(w_{−i}))          (2:4: e_2(w_{−i}) = Σ pair products without i)
+// Each candidate K > N runs exact coordinate descent from the starts w = c·u, c ∈ {0, ¼, ½, ¾, 1},
+// in both sweep orders (1→K and K→1); the candidate with the smallest objective wins, the sparser
+// one on ties. In 100k random and near-tie groups against an independent reference this is exact
+// to solver precision (framework/regularizers/nm_elementary_test.cpp).
+//
+// Header-only and dependency-free (no Eigen, no allocation): every function is NMLAB_HD so the same
+// code runs in a CUDA kernel. Callers check for NaN/Inf (the matrix-level prox throws TensorError).
+#include <math.h>
+
+#if defined(__CUDACC__)
+#define NMLAB_HD __host__ __device__
+#else
+#define NMLAB_HD
+#endif
+
+namespace nmlab::kernels {
+
+/// Largest group size m the general routine accepts (fixed-size stack arrays).
+constexpr int kProxMaxGroup = 32;
+/// Coordinate-descent sweep cap per start (the worst near-tie case seen needed ~1300 sweeps).
+constexpr int kProxMaxSweeps = 2000;
+/// A run has converged when Σ_i |Δw_i| < kProxSweepTol · (1 + u_max) over one sweep.
+constexpr double kProxSweepTol = 1e-14;
+/// A denser candidate must beat the best one by more than kProxTieRel · (objective of K = N).
+constexpr double kProxTieRel = 1e-12;
+/// Starting points w = c·u of the multi-start coordinate descent.
+constexpr int kProxStarts = 5;
+NMLAB_HD constexpr double prox_start_scale(int s) { return 0.25 * s; }
+/// max(x, 0) without a libm call (fmax is not inlined without -ffinite-math-only); x is finite.
+NMLAB_HD inline double prox_pos(double x) { return x > 0.0 ? x : 0.0; }
+
+// ---- helpers ---------------------------------------------------------------------------------------
+
+/// e_k(v_0, …, v_{len−1}) by the recurrence e_j ← e_j + v·e_{j−1} (all terms ≥ 0 here: no
+/// cancellation). O(len·k). Requires k ≤ kProxMaxGroup.
+NMLAB_HD inline double elementary_symmetric(const double* v, int len, int k) {
+  if (k == 0) return 1.0;
+  if (k > len) return 0.0;
+  double e[kProxMaxGroup + 1];
+  e[0] = 1.0;
+  for (int j = 1; j <= k; ++j) e[j] = 0.0;
+  for (int i = 0; i < len; ++i) {
+    const int top = i + 1 < k ? i + 1 : k;
+    for (int j = top; j >= 1; --j) e[j] += v[i] * e[j - 1];
+  }
+  return e[k];
+}
+
+/// Same as elementary_symmetric(|v|) without forming |v|.
+NMLAB_HD inline double elementary_symmetric_abs(const double* v, int len, int k) {
+  double a[kProxMaxGroup];
+  for (int i = 0; i < len; ++i) a[i] = fabs(v[i]);
+  return elementary_symmetric(a, len, k);
+}
+
+NMLAB_HD inline void prox_swap_if_less(double* u, int* idx, int a, int b) {
+  // keep u[a] ≥ u[b]
+  if (u[a] < u[b]) {
+    const double t = u[a];
+    u[a] = u[b];
+    u[b] = t;
+    const int s = idx[a];
+    idx[a] = idx[b];
+    idx[b] = s;
+  }
+}
+
+// ---- 2:4 fast path ---------------------------------------------------------------------------------
+
+/// e_2 of the three coordinates other than i (w has 4 entries, unused ones are 0).
+NMLAB_HD inline double prox24_pairs_without(const double* w, int i) {
+  const double a = w[(i + 1) & 3], b = w[(i + 2) & 3], c = w[(i + 3) & 3];
+  return a * (b + c) + b * c;
+}
+
+/// f(w) = ½‖w − u‖² + τ e3(w) for w ≥ 0.
+NMLAB_HD inline double prox24_objective(const double* u, const double* w, double tau) {
+  const double d0 = w[0] - u[0], d1 = w[1] - u[1], d2 = w[2] - u[2], d3 = w[3] - u[3];
+  const double e3 = w[0] * w[1] * (w[2] + w[3]) + w[2] * w[3] * (w[0] + w[1]);
+  return 0.5 * (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3) + tau * e3;
+}
+
+/// Cholesky of the Hessian I + τ ∇²e3(w) on the first K coordinates (∂²e3/∂w_i∂w_j = Σ_{k≠i,j} w_k)
+/// into h (lower triangle). Returns false unless it is positive definite.
+NMLAB_HD inline bool prox24_hessian_cholesky(const double* w, int K, double tau, double h[4][4]) {
+  const double sum = w[0] + w[1] + w[2] + w[3];
+  for (int i = 0; i < K; ++i)
+    for (int j = 0; j < K; ++j) h[i][j] = i == j ? 1.0 : tau * (sum - w[i] - w[j]);
+  for (int j = 0; j < K; ++j) {
+    double d = h[j][j];
+    for (int k = 0; k < j; ++k) d -= h[j][k] * h[j][k];
+    if (!(d > 0.0)) return false;
+    d = sqrt(d);
+    h[j][j] = d;
+    for (int i = j + 1; i < K; ++i) {
+      double v = h[i][j];
+      for (int k = 0; k < j; ++k) v -= h[i][k] * h[j][k];
+      h[i][j] = v / d;
+    }
+  }
+  return true;
+}
+
+/// Whether w (first K entries, all > 0) is a strict local minimum: Hessian positive definite.
+NMLAB_HD inline bool prox24_strict_minimum(const double* w, int K, double tau) {
+  double h[4][4];
+  return prox24_hessian_cholesky(w, K, tau, h);
+}
+
+/// One exact coordinate sweep on the first K coordinates:  w_i ← max(0, u_i − τ e2(w_{−i})).
+/// Returns Σ_i |Δw_i|.
+template <int K>
+NMLAB_HD inline double prox24_sweep(const double* u, double tau, double* w, bool forward) {
+  double change = 0.0;
+  for (int s = 0; s < K; ++s) {
+    const int i = forward ? s : K - 1 - s;
+    const double wi = prox_pos(u[i] - tau * prox24_pairs_without(w, i));
+    change += fabs(wi - w[i]);
+    w[i] = wi;
+  }
+  return change;
+}
+
+/// Newton's method on the interior stationarity equations g_i = w_i − u_i + τ e2(w_{−i}) = 0 from
+/// a coordinate-descent iterate: quadratic convergence where coordinate descent crawls (nearly flat
+/// directions, e.g. u3 = u4). Each step must keep w > 0, keep the Hessian positive definite and not
+/// raise the objective; returns false (w unchanged from the last accepted step) otherwise.
+template <int K>
+NMLAB_HD inline bool prox24_newton(const double* u, double tau, double* w, double tol) {
+  constexpr int kNewtonSteps = 12;
+  for (int it = 0; it < kNewtonSteps; ++it) {
+    double h[4][4], g[4], d[4];
+    for (int i = 0; i < K; ++i)
+      if (!(w[i] > 0.0)) return false;
+    if (!prox24_hessian_cholesky(w, K, tau, h)) return false;
+    for (int i = 0; i < K; ++i) g[i] = w[i] - u[i] + tau * prox24_pairs_without(w, i);
+    // solve (L Lᵀ) d = g
+    for (int i = 0; i < K; ++i) {
+      double v = g[i];
+      for (int k = 0; k < i; ++k) v -= h[i][k] * d[k];
+      d[i] = v / h[i][i];
+    }
+    for (int i = K - 1; i >= 0; --i) {
+      double v = d[i];
+      for (int k = i + 1; k < K; ++k) v -= h[k][i] * d[k];
+      d[i] = v / h[i][i];
+    }
+    double trial[4] = {w[0], w[1], w[2], w[3]}, step = 0.0;
+    for (int i = 0; i < K; ++i) {
+      trial[i] = w[i] - d[i];
+      step += fabs(d[i]);
+      if (!(trial[i] > 0.0)) return false;
+    }
+    // w = w − H⁻¹ g, accepted unless the objective rises beyond rounding
+    const double f0 = prox24_objective(u, w, tau), f1 = prox24_objective(u, trial, tau);
+    if (f1 > f0 + 1e-15 * (1.0 + f0)) return false;
+    for (int i = 0; i < K; ++i) w[i] = trial[i];
+    if (step < tol) return true;
+  }
+  return true;
+}
+
+/// Coarse stage of the descent: coordinate sweeps until Σ|Δw| < kProxCoarseTol · (1 + u_max).
+constexpr double kProxCoarseTol = 1e-7;
+
+/// Finishes a run after the coarse coordinate descent: Newton polish when the iterate is interior,
+/// otherwise (or when Newton declines) coordinate sweeps to the fine tolerance.
+template <int K>
+NMLAB_HD inline void prox24_finish(const double* u, double tau, double* w, bool forward, double tol, int sweeps_done) {
+  bool interior = true;
+  for (int i = 0; i < K; ++i) interior = interior && w[i] > 0.0;
+  if (interior && prox24_newton<K>(u, tau, w, tol)) return;
+  for (int sweep = sweeps_done; sweep < kProxMaxSweeps; ++sweep)
+    if (prox24_sweep<K>(u, tau, w, forward) < tol) return;
+}
+
+/// Exact coordinate descent on the first K ∈ {3, 4} coordinates (w[K..3] = 0), polished by Newton.
+template <int K>
+NMLAB_HD inline void prox24_descent(const double* u, double tau, double* w, bool forward, double tol) {
+  const double coarse = kProxCoarseTol * (1.0 + u[0]);
+  int sweep = 0;
+  while (sweep < kProxMaxSweeps) {
+    const double change = prox24_sweep<K>(u, tau, w, forward);
+    ++sweep;
+    if (change < tol) return;
+    if (change < coarse) break;
+  }
+  prox24_finish<K>(u, tau, w, forward, tol, sweep);
+}
+
+/// out = prox_{τ e3(|·|)}(z) for one 2:4 group (z, out: 4 doubles; may alias). τ ≥ 0, z finite.
+/// Returns the objective ½‖out − z‖² + τ e3(|out|).
+NMLAB_HD inline double prox24_group(const double* z, double tau, double* out) {
+  double u[4];
+  int idx[4];
+  for (int i = 0; i < 4; ++i) {
+    u[i] = fabs(z[i]);
+    idx[i] = i;
+  }
+  double sign[4];
+  for (int i = 0; i < 4; ++i) sign[i] = z[i] < 0 ? -1.0 : 1.0;
+  // sorting network: u[0] ≥ u[1] ≥ u[2] ≥ u[3]
+  prox_swap_if_less(u, idx, 0, 1);
+  prox_swap_if_less(u, idx, 2, 3);
+  prox_swap_if_less(u, idx, 0, 2);
+  prox_swap_if_less(u, idx, 1, 3);
+  prox_swap_if_less(u, idx, 1, 2);
+
+  // Candidate K = 2: keep the two largest unshrunk, objective ½(u3² + u4²).
+  double best[4] = {u[0], u[1], 0.0, 0.0};
+  double f_best = 0.5 * (u[2] * u[2] + u[3] * u[3]);
+  if (tau <= 0.0) {  // prox of the zero function: identity
+    best[2] = u[2];
+    best[3] = u[3];
+    f_best = 0.0;
+  } else if (u[2] > 0.0) {
+    // Certificates: at an interior stationary point of the K-restricted problem, w ≤ u, hence
+    //   w1 ≥ L1 = u1 − τ e2(u2, u3, u4),  w2 ≥ L2 = u2 − τ e2(u1, u3, u4),
+    //   w3 = u3 − τ(w1 w2 + …) ≤ u3 − τ L1 L2   (K = 3, with the K = 3 bounds on L1, L2)
+    //   w4 = u4 − τ(w1 w2 + …) ≤ u4 − τ L1 L2   (K = 4)
+    // so K has no interior candidate when the bound is ≤ 0 (late iterations: most groups).
+    const double l1_3 = u[0] - tau * u[1] * u[2], l2_3 = u[1] - tau * u[0] * u[2];
+    const double l1_4 = u[0] - tau * prox24_pairs_without(u, 0), l2_4 = u[1] - tau * prox24_pairs_without(u, 1);
+    const bool try3 = !(l1_3 > 0 && l2_3 > 0 && tau * l1_3 * l2_3 >= u[2]);
+    const bool try4 = u[3] > 0 && !(l1_4 > 0 && l2_4 > 0 && tau * l1_4 * l2_4 >= u[3]);
+    const double tol = kProxSweepTol * (1.0 + u[0]);
+    const double tie = kProxTieRel * f_best;
+    for (int K = 3; K <= 4; ++K) {
+      if ((K == 3 && !try3) || (K == 4 && !try4)) continue;
+      // Multi-start: a run that ends on the boundary (w_K = 0) is a point of a smaller support,
+      // already covered by the smaller K; the first run that ends inside is the (unique, prox24.md
+      // §3.6) interior minimum of this K, so later starts are skipped.
+      bool inside = false;
+      for (int s = 0; s < kProxStarts && !inside; ++s)
+        for (int dir = 0; dir < 2 && !inside; ++dir) {
+          const double c = prox_start_scale(s);
+          double w[4] = {c * u[0], c * u[1], c * u[2], K == 4 ? c * u[3] : 0.0};
+          if (K == 3) prox24_descent<3>(u, tau, w, dir == 0, tol);
+          else prox24_descent<4>(u, tau, w, dir == 0, tol);
+          inside = w[0] > 0.0 && w[1] > 0.0 && w[2] > 0.0 && (K == 3 || w[3] > 0.0) &&
+                   prox24_strict_minimum(w, K, tau);
+          const double f = prox24_objective(u, w, tau);
+          if (f < f_best - tie) {  // strictly better: a denser candidate must win clearly
+            f_best = f;
+            for (int i = 0; i < 4; ++i) best[i] = w[i];
+          }
+        }
+    }
+  }
+  // un-sort and restore signs
+  for (int i = 0; i < 4; ++i) out[idx[i]] = sign[idx[i]] * best[i];
+  return f_best;
+}
+
+// ---- 2:4 batched (SIMD across groups) -------------------------------------------------------------
+
+/// Groups per batch: the lane loops below are written so that the compiler vectorises them
+/// (8 doubles = one AVX-512 register).
+constexpr int kProxBatch = 8;
+/// Lock-step sweep cap of the batched path; lanes that need more go to prox24_group.
+constexpr int kProxBatchSweeps = 96;
+
+/// Same result as prox24_group on each of kProxBatch consecutive groups (z, out: 4·kProxBatch
+/// doubles, row-major groups; may alias). Every lane runs the scalar routine's first start (w = 0,
+/// order 1→K) in lock step, a lane freezing once it has converged, so its arithmetic is the scalar
+/// routine's operation for operation. A lane whose first run ends on the boundary or does not
+/// converge within kProxBatchSweeps is recomputed by prox24_group (further starts).
+NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
+  constexpr int B = kProxBatch;
+  double u[4][B], sg[4][B], w3[4][B], w4[4][B], tol[B], coarse[B];
+  bool fine3[B], fine4[B];
+  int sweeps3[B], sweeps4[B];
+  int idx[4][B];
+  bool redo[B];
+  for (int i = 0; i < 4; ++i)
+    for (int l = 0; l < B; ++l) {
+      const double v = z[4 * l + i];
+      u[i][l] = fabs(v);
+      sg[i][l] = v < 0 ? -1.0 : 1.0;
+      idx[i][l] = i;
+    }
+  // sorting network (0,1) (2,3) (0,2) (1,3) (1,2), lane-wise: u[0] ≥ u[1] ≥ u[2] ≥ u[3]
+  const int net[5][2] = {{0, 1}, {2, 3}, {0, 2}, {1, 3}, {1, 2}};
+  for (int k = 0; k < 5; ++k) {
+    const int a = net[k][0], b = net[k][1];
+    for (int l = 0; l < B; ++l) {
+      const bool sw = u[a][l] < u[b][l];
+      const double ua = u[a][l], ub = u[b][l];
+      const int ia = idx[a][l], ib = idx[b][l];
+      u[a][l] = sw ? ub : ua;
+      u[b][l] = sw ? ua : ub;
+      idx[a][l] = sw ? ib : ia;
+      idx[b][l] = sw ? ia : ib;
+    }
+  }
+  // certificates (see prox24_group) and the start w = 0 for K = 3 and K = 4
+  bool try3[B], try4[B], live3[B], live4[B];
+  for (int l = 0; l < B; ++l) {
+    const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
+    const double l1_3 = u0 - tau * u1 * u2, l2_3 = u1 - tau * u0 * u2;
+    const double l1_4 = u0 - tau * (u1 * (u2 + u3) + u2 * u3), l2_4 = u1 - tau * (u0 * (u2 + u3) + u2 * u3);
+    try3[l] = tau > 0 && u2 > 0 && !(l1_3 > 0 && l2_3 > 0 && tau * l1_3 * l2_3 >= u2);
+    try4[l] = tau > 0 && u3 > 0 && !(l1_4 > 0 && l2_4 > 0 && tau * l1_4 * l2_4 >= u3);
+    live3[l] = try3[l];
+    live4[l] = try4[l];
+    tol[l] = kProxSweepTol * (1.0 + u0);
+    coarse[l] = kProxCoarseTol * (1.0 + u0);
+    fine3[l] = fine4[l] = false;
+    sweeps3[l] = sweeps4[l] = 1;
+    for (int i = 0; i < 4; ++i) w3[i][l] = w4[i][l] = 0.0;
+  }
+  // lock-step exact coordinate descent, forward order, frozen lanes keep their iterate
+  for (int sweep = 0; sweep < kProxBatchSweeps; ++sweep) {
+    bool any = false;
+    for (int l = 0; l < B; ++l) any = any || live3[l] || live4[l];
+    if (!any) break;
+    double ch3[B], ch4[B];
+    for (int l = 0; l < B; ++l) ch3[l] = ch4[l] = 0.0;
+    for (int i = 0; i < 4; ++i)
+      for (int l = 0; l < B; ++l) {
+        // K = 4: w_i ← max(0, u_i − τ e2(w_{−i}))
+        const double a4 = w4[(i + 1) & 3][l], b4 = w4[(i + 2) & 3][l], c4 = w4[(i + 3) & 3][l];
+        const double n4 = prox_pos(u[i][l] - tau * (a4 * (b4 + c4) + b4 * c4));
+        ch4[l] += live4[l] ? fabs(n4 - w4[i][l]) : 0.0;
+        w4[i][l] = live4[l] ? n4 : w4[i][l];
+        if (i < 3) {  // K = 3 (w3[3] stays 0)
+          const double a3 = w3[(i + 1) & 3][l], b3 = w3[(i + 2) & 3][l], c3 = w3[(i + 3) & 3][l];
+          const double n3 = prox_pos(u[i][l] - tau * (a3 * (b3 + c3) + b3 * c3));
+          ch3[l] += live3[l] ? fabs(n3 - w3[i][l]) : 0.0;
+          w3[i][l] = live3[l] ? n3 : w3[i][l];
+        }
+      }
+    for (int l = 0; l < B; ++l) {
+      // coarse stage as in prox24_descent (fine convergence also stops it)
+      fine3[l] = fine3[l] || (live3[l] && ch3[l] < tol[l]);
+      fine4[l] = fine4[l] || (live4[l] && ch4[l] < tol[l]);
+      live3[l] = live3[l] && !(ch3[l] < coarse[l]);
+      live4[l] = live4[l] && !(ch4[l] < coarse[l]);
+      sweeps3[l] += live3[l] ? 1 : 0;
+      sweeps4[l] += live4[l] ? 1 : 0;
+    }
+  }
+  // choose per lane: A, then K = 3, then K = 4 (a denser candidate must win by more than the tie)
+  for (int l = 0; l < B; ++l) {
+    double uu[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
+    double a[4] = {w3[0][l], w3[1][l], w3[2][l], 0.0}, b[4] = {w4[0][l], w4[1][l], w4[2][l], w4[3][l]};
+    if (try3[l] && !live3[l] && !fine3[l]) prox24_finish<3>(uu, tau, a, true, tol[l], sweeps3[l]);
+    if (try4[l] && !live4[l] && !fine4[l]) prox24_finish<4>(uu, tau, b, true, tol[l], sweeps4[l]);
+    // lanes whose first run did not end at a strict interior minimum take the scalar route
+    redo[l] = (try3[l] && (live3[l] || !(a[0] > 0 && a[1] > 0 && a[2] > 0) || !prox24_strict_minimum(a, 3, tau))) ||
+              (try4[l] && (live4[l] || !(b[0] > 0 && b[1] > 0 && b[2] > 0 && b[3] > 0) || !prox24_strict_minimum(b, 4, tau)));
+    double best[4] = {uu[0], uu[1], 0.0, 0.0};
+    double f_best = 0.5 * (uu[2] * uu[2] + uu[3] * uu[3]);
+    const double tie = kProxTieRel * f_best;
+    if (try3[l]) {
+      const double f = prox24_objective(uu, a, tau);
+      if (f < f_best - tie) {
+        f_best = f;
+        for (int i = 0; i < 4; ++i) best[i] = a[i];
+      }
+    }
+    if (try4[l]) {
+      const double f = prox24_objective(uu, b, tau);
+      if (f < f_best - tie)
+        for (int i = 0; i < 4; ++i) best[i] = b[i];
+    }
+    if (tau <= 0.0)
+      for (int i = 0; i < 4; ++i) best[i] = uu[i];
+    double res[4];
+    for (int i = 0; i < 4; ++i) res[idx[i][l]] = sg[idx[i][l]][l] * best[i];
+    if (redo[l]) prox24_group(z + 4 * l, tau, out + 4 * l);
+    else
+      for (int i = 0; i < 4; ++i) out[4 * l + i] = res[i];
+  }
+}
+
+/// prox24 over `groups` consecutive groups (4·groups doubles): batches of kProxBatch, then scalar.
+NMLAB_HD inline void prox24_groups(const double* z, long groups, double tau, double* out) {
+  long g = 0;  // groups < 2^60: 4·g cannot overflow
+  for (; g + kProxBatch <= groups; g += kProxBatch) prox24_batch(z + 4 * g, tau, out + 4 * g);
+  for (; g < groups; ++g) prox24_group(z + 4 * g, tau, out + 4 * g);
+}
+
+// ---- general N:M ------------------------------------------------------------------------------------
+
+/// f(w) = ½‖w − u‖² + τ e_{n+1}(w) for w ≥ 0 (first len entries; u has m entries, w_i = 0 beyond).
+NMLAB_HD inline double prox_nm_objective(const double* u, const double* w, int len, int m, int n, double tau) {
+  double sq = 0.0;
+  for (int i = 0; i < len; ++i) sq += (w[i] - u[i]) * (w[i] - u[i]);
+  for (int i = len; i < m; ++i) sq += u[i] * u[i];
+  return 0.5 * sq + tau * elementary_symmetric(w, len, n + 1);
+}
+
+/// Exact coordinate descent on the first K coordinates:  w_i ← max(0, u_i − τ e_n(w_{−i})).
+NMLAB_HD inline void prox_nm_descent(const double* u, int K, int n, double tau, double* w, bool forward, double tol) {
+  double rest[kProxMaxGroup];
+  for (int sweep = 0; sweep < kProxMaxSweeps; ++sweep) {
+    double change = 0.0;
+    for (int s = 0; s < K; ++s) {
+      const int i = forward ? s : K - 1 - s;
+      int len = 0;
+      for (int j = 0; j < K; ++j)
+        if (j != i) rest[len++] = w[j];
+      const double wi = prox_pos(u[i] - tau * elementary_symmetric(rest, len, n));
+      change += fabs(wi - w[i]);
+      w[i] = wi;
+    }
+    if (change < tol) return;
+  }
+}
+
+/// out = prox_{τ e_{n+1}(|·|)}(z) for one group of m ≤ kProxMaxGroup weights, 0 < n < m, τ ≥ 0,
+/// z finite (z and out may alias). Returns the objective. For n = 2, m = 4 prox24_group is faster.
+NMLAB_HD inline double prox_nm_group(const double* z, int n, int m, double tau, double* out) {
+  double u[kProxMaxGroup], best[kProxMaxGroup], w[kProxMaxGroup], sign[kProxMaxGroup];
+  int idx[kProxMaxGroup];
+  for (int i = 0; i < m; ++i) {
+    u[i] = fabs(z[i]);
+    sign[i] = z[i] < 0 ? -1.0 : 1.0;
+    idx[i] = i;
+  }
+  // insertion sort, decreasing (m ≤ 32)
+  for (int i = 1; i < m; ++i)
+    for (int j = i; j > 0 && u[j - 1] < u[j]; --j) prox_swap_if_less(u, idx, j - 1, j);
+
+  // Candidate K = n: the n largest unshrunk.
+  for (int i = 0; i < m; ++i) best[i] = i < n ? u[i] : 0.0;
+  double f_best = prox_nm_objective(u, best, n, m, n, tau);
+  if (tau <= 0.0) {
+    for (int i = 0; i < m; ++i) best[i] = u[i];
+    f_best = 0.0;
+  } else if (u[n] > 0.0) {
+    const double tol = kProxSweepTol * (1.0 + u[0]);
+    const double tie = kProxTieRel * f_best;
+    for (int K = n + 1; K <= m; ++K)
+      for (int s = 0; s < kProxStarts; ++s)
+        for (int dir = 0; dir < 2; ++dir) {
+          const double c = prox_start_scale(s);
+          for (int i = 0; i < m; ++i) w[i] = i < K ? c * u[i] : 0.0;
+          prox_nm_descent(u, K, n, tau, w, dir == 0, tol);
+          const double f = prox_nm_objective(u, w, K, m, n, tau);
+          if (f < f_best - tie) {
+            f_best = f;
+            for (int i = 0; i < m; ++i) best[i] = w[i];
+          }
+        }
+  }
+  for (int i = 0; i < m; ++i) out[idx[i]] = sign[idx[i]] * best[i];
+  return f_best;
+}
+
+}  // namespace nmlab::kernels
