@@ -11,6 +11,8 @@ Registries make_builtins() {
   register_random(r.solvers);
 
   // -- solvers: proximal and exact
+  register_prox(r.solvers);
+  register_exhaustive(r.solvers);
 
   // -- solvers: layer-wise state of the art
 
