@@ -9,6 +9,10 @@
 namespace nmlab {
 namespace {
 
+/// Below this many weights a matrix is processed by one thread: waking a team for a toy layer costs
+/// more than the work, and on a loaded machine idle spinning threads get descheduled mid-barrier.
+constexpr Index kParallelMinEntries = 1 << 15;
+
 void check_groups(const Weights& W, const NMPattern& p, const char* what) {
   p.check_shape(W.rows(), W.cols(), std::string("regularizer nm_elementary (") + what + ")");
   if (p.m > kernels::kProxMaxGroup)
@@ -25,7 +29,7 @@ class NmElementary final : public Regularizer {
   double value(const Weights& W, const NMPattern& p) const override {
     check_groups(W, p, "value");
     double total = 0.0;
-#pragma omp parallel for reduction(+ : total) schedule(static)
+#pragma omp parallel for reduction(+ : total) schedule(static) if (W.size() >= kParallelMinEntries)
     for (Index r = 0; r < W.rows(); ++r) {
       const double* row = W.row(r).data();
       for (Index g = 0; g < W.cols(); g += p.m) total += kernels::elementary_symmetric_abs(row + g, p.m, p.n + 1);
@@ -39,7 +43,7 @@ class NmElementary final : public Regularizer {
     check_finite(Z, "prox input Z");
     const bool two_four = p.n == 2 && p.m == 4;
     // Rows are independent; each group is an O(1) exact solve (prox_group.hpp).
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (Z.size() >= kParallelMinEntries)
     for (Index r = 0; r < Z.rows(); ++r) {
       double* row = Z.row(r).data();
       if (two_four) {

@@ -16,6 +16,9 @@
 namespace nmlab {
 namespace {
 
+/// Rows with fewer masks than this are searched on one thread (a team costs more than the search).
+constexpr double kParallelMinMasks = 1e4;
+
 struct ExhaustiveOptions {
   double max_masks_per_row = 2e6;  // refuse problems with more masks per row than this
   template <class V> void visit(V& v) {
@@ -151,7 +154,7 @@ class ExhaustiveSolver final : public SolverWithOptions<ExhaustiveOptions> {
     res.summary.time_setup_s = clock.seconds();
     clock.restart();
     const int groups = int(prob.d_in() / p.m);
-#pragma omp parallel
+#pragma omp parallel if (prob.d_out() > 1 && log_masks_per_row(p, prob.d_in()) > std::log(kParallelMinMasks))
     {
       RowSearch search(prob.H, p, combos);
 #pragma omp for schedule(dynamic, 1)

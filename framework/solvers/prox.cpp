@@ -14,6 +14,9 @@
 namespace nmlab {
 namespace {
 
+/// Below this many weights the per-iteration loops run on one thread (see nm_elementary.cpp).
+constexpr Index kParallelMinEntries = 1 << 15;
+
 struct ProxOptions {
   double lambda0_rel = 1e-3;     // λ0 = lambda0_rel · λ_max(H) / max|W0|  (τ0 = η λ0 = lambda0_rel / max|W0|)
   double lambda_growth = 1.01;   // κ: λ ← κ λ after every iteration
@@ -165,7 +168,7 @@ class ProxSolver final : public SolverWithOptions<ProxOptions> {
   /// Number of groups with more than n non-zeros.
   static long groups_not_nm(const Weights& W, const NMPattern& p) {
     long open = 0;
-#pragma omp parallel for reduction(+ : open) schedule(static)
+#pragma omp parallel for reduction(+ : open) schedule(static) if (W.size() >= kParallelMinEntries)
     for (Index r = 0; r < W.rows(); ++r) {
       const double* row = W.row(r).data();
       for (Index g = 0; g < W.cols(); g += p.m) {
