@@ -95,6 +95,62 @@ NMLAB_HD inline double prox24_objective(const double* u, const double* w, double
   return 0.5 * (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3) + tau * e3;
 }
 
+/// Rounds of bound tightening in prox24_no_interior_minimum, and its rounding slack.
+constexpr int kProxCertRounds = 12;
+constexpr double kProxCertSlack = 1e-12;
+
+/// True when the problem restricted to the first K ∈ {3, 4} coordinates provably has no strict
+/// interior local minimum, so no coordinate-descent start needs to look for one. Every such
+/// minimum w (sorted u) lies in a box L ≤ w ≤ U that these valid rules shrink:
+///   stationarity  w_i = u_i − τ e2(w_{−i})       ⇒ U_i ≤ u_i − τ e2(L_{−i}),  L_i ≥ u_i − τ e2(U_{−i});
+///   2x2 minors of the positive definite Hessian: τ Σ_{k≠i,j} w_k < 1  ⇒ K = 3: U_k ≤ 1/τ,
+///                                                                   K = 4: U_k ≤ 1/τ − L_l;
+///   order  (w_i − w_j)(1 − τ Σ_{k≠i,j} w_k) = u_i − u_j  ⇒  w_i − w_j ≥ u_i − u_j  (i < j).
+/// An empty box (U_i ≤ δ or L_i > U_i + δ) proves there is none; the slack δ = kProxCertSlack·(1 + u_1
+/// + τ e2(u)) covers rounding as the box closes on a real minimum (a minimum with w_K ≤ δ is, to
+/// that precision, the boundary point of the smaller K). Late in a proximal-gradient run this
+/// settles almost every group without a single coordinate sweep.
+NMLAB_HD inline bool prox24_no_interior_minimum(const double* u, double tau, int K) {
+  double lo[4] = {0.0, 0.0, 0.0, 0.0}, hi[4] = {u[0], u[1], u[2], K == 4 ? u[3] : 0.0};
+  const double inv = 1.0 / tau;
+  const double slack = kProxCertSlack * (1.0 + u[0] + tau * (u[0] * (u[1] + u[2] + u[3]) + prox24_pairs_without(u, 0)));
+  for (int round = 0; round < kProxCertRounds; ++round) {
+    double nlo[4], nhi[4];
+    for (int i = 0; i < K; ++i) {
+      nhi[i] = u[i] - tau * prox24_pairs_without(lo, i);
+      nlo[i] = u[i] - tau * prox24_pairs_without(hi, i);
+    }
+    for (int i = 0; i < K; ++i) {
+      hi[i] = hi[i] < nhi[i] ? hi[i] : nhi[i];
+      lo[i] = lo[i] > nlo[i] ? lo[i] : nlo[i];
+    }
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j) {
+        if (j == i) continue;
+        const double cap = K == 3 ? inv : inv - lo[j];
+        hi[i] = hi[i] < cap ? hi[i] : cap;
+      }
+    for (int i = 0; i < K; ++i)
+      for (int j = i + 1; j < K; ++j) {
+        const double gap = u[i] - u[j];
+        lo[i] = lo[i] > lo[j] + gap ? lo[i] : lo[j] + gap;
+        hi[j] = hi[j] < hi[i] - gap ? hi[j] : hi[i] - gap;
+      }
+    for (int i = 0; i < K; ++i)
+      if (!(hi[i] > slack) || lo[i] > hi[i] + slack) return true;
+  }
+  return false;
+}
+
+/// prox24_no_interior_minimum, tried only where it can succeed: when the last coordinate of K
+/// survives the first sweep from w = (u_1, …, u_{K−1}, ·) (τ e2(u_{−K}) < u_K, early iterations), the
+/// box cannot close, so the bound rounds are skipped (a performance choice, not a correctness one).
+NMLAB_HD inline bool prox24_skip_interior(const double* u, double tau, int K) {
+  const double pairs = K == 3 ? u[0] * u[1] : u[0] * (u[1] + u[2]) + u[1] * u[2];
+  if (tau * pairs < u[K - 1]) return false;
+  return prox24_no_interior_minimum(u, tau, K);
+}
+
 /// Cholesky of the Hessian I + τ ∇²e3(w) on the first K coordinates (∂²e3/∂w_i∂w_j = Σ_{k≠i,j} w_k)
 /// into h (lower triangle). Returns false unless it is positive definite.
 NMLAB_HD inline bool prox24_hessian_cholesky(const double* w, int K, double tau, double h[4][4]) {
@@ -175,11 +231,13 @@ NMLAB_HD inline bool prox24_newton(const double* u, double tau, double* w, doubl
   return true;
 }
 
-/// Coarse stage of the descent: coordinate sweeps until Σ|Δw| < kProxCoarseTol · (1 + u_max).
+/// Newton takes over from coordinate descent once a sweep moves less than kProxCoarseTol·(1 + u_max)
+/// while contracting slowly (Σ|Δw| fell by less than the factor kProxSlowRatio in the last sweep).
 constexpr double kProxCoarseTol = 1e-7;
+constexpr double kProxSlowRatio = 0.05;
 
-/// Finishes a run after the coarse coordinate descent: Newton polish when the iterate is interior,
-/// otherwise (or when Newton declines) coordinate sweeps to the fine tolerance.
+/// Finishes a slowly converging run: Newton polish when the iterate is interior, otherwise (or when
+/// Newton declines) coordinate sweeps to the fine tolerance.
 template <int K>
 NMLAB_HD inline void prox24_finish(const double* u, double tau, double* w, bool forward, double tol, int sweeps_done) {
   bool interior = true;
@@ -189,16 +247,19 @@ NMLAB_HD inline void prox24_finish(const double* u, double tau, double* w, bool 
     if (prox24_sweep<K>(u, tau, w, forward) < tol) return;
 }
 
-/// Exact coordinate descent on the first K ∈ {3, 4} coordinates (w[K..3] = 0), polished by Newton.
+/// Exact coordinate descent on the first K ∈ {3, 4} coordinates (w[K..3] = 0) until Σ|Δw| < tol;
+/// a slowly contracting run is handed to prox24_finish (Newton).
 template <int K>
 NMLAB_HD inline void prox24_descent(const double* u, double tau, double* w, bool forward, double tol) {
   const double coarse = kProxCoarseTol * (1.0 + u[0]);
+  double previous = INFINITY;
   int sweep = 0;
   while (sweep < kProxMaxSweeps) {
     const double change = prox24_sweep<K>(u, tau, w, forward);
     ++sweep;
     if (change < tol) return;
-    if (change < coarse) break;
+    if (change < coarse && change > kProxSlowRatio * previous) break;
+    previous = change;
   }
   prox24_finish<K>(u, tau, w, forward, tol, sweep);
 }
@@ -229,15 +290,9 @@ NMLAB_HD inline double prox24_group(const double* z, double tau, double* out) {
     best[3] = u[3];
     f_best = 0.0;
   } else if (u[2] > 0.0) {
-    // Certificates: at an interior stationary point of the K-restricted problem, w ≤ u, hence
-    //   w1 ≥ L1 = u1 − τ e2(u2, u3, u4),  w2 ≥ L2 = u2 − τ e2(u1, u3, u4),
-    //   w3 = u3 − τ(w1 w2 + …) ≤ u3 − τ L1 L2   (K = 3, with the K = 3 bounds on L1, L2)
-    //   w4 = u4 − τ(w1 w2 + …) ≤ u4 − τ L1 L2   (K = 4)
-    // so K has no interior candidate when the bound is ≤ 0 (late iterations: most groups).
-    const double l1_3 = u[0] - tau * u[1] * u[2], l2_3 = u[1] - tau * u[0] * u[2];
-    const double l1_4 = u[0] - tau * prox24_pairs_without(u, 0), l2_4 = u[1] - tau * prox24_pairs_without(u, 1);
-    const bool try3 = !(l1_3 > 0 && l2_3 > 0 && tau * l1_3 * l2_3 >= u[2]);
-    const bool try4 = u[3] > 0 && !(l1_4 > 0 && l2_4 > 0 && tau * l1_4 * l2_4 >= u[3]);
+    // Skip K when no strict interior minimum can exist (late iterations: most groups).
+    const bool try3 = !prox24_skip_interior(u, tau, 3);
+    const bool try4 = u[3] > 0 && !prox24_skip_interior(u, tau, 4);
     const double tol = kProxSweepTol * (1.0 + u[0]);
     const double tie = kProxTieRel * f_best;
     for (int K = 3; K <= 4; ++K) {
@@ -285,6 +340,7 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   double u[4][B], sg[4][B], w3[4][B], w4[4][B], tol[B], coarse[B];
   bool fine3[B], fine4[B];
   int sweeps3[B], sweeps4[B];
+  double prev3[B], prev4[B];
   int idx[4][B];
   bool redo[B];
   for (int i = 0; i < 4; ++i)
@@ -308,19 +364,19 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
       idx[b][l] = sw ? ia : ib;
     }
   }
-  // certificates (see prox24_group) and the start w = 0 for K = 3 and K = 4
+  // certificates (see prox24_no_interior_minimum) and the start w = 0 for K = 3 and K = 4
   bool try3[B], try4[B], live3[B], live4[B];
   for (int l = 0; l < B; ++l) {
-    const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
-    const double l1_3 = u0 - tau * u1 * u2, l2_3 = u1 - tau * u0 * u2;
-    const double l1_4 = u0 - tau * (u1 * (u2 + u3) + u2 * u3), l2_4 = u1 - tau * (u0 * (u2 + u3) + u2 * u3);
-    try3[l] = tau > 0 && u2 > 0 && !(l1_3 > 0 && l2_3 > 0 && tau * l1_3 * l2_3 >= u2);
-    try4[l] = tau > 0 && u3 > 0 && !(l1_4 > 0 && l2_4 > 0 && tau * l1_4 * l2_4 >= u3);
+    const double ul[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
+    const double u0 = ul[0];
+    try3[l] = tau > 0 && ul[2] > 0 && !prox24_skip_interior(ul, tau, 3);
+    try4[l] = tau > 0 && ul[3] > 0 && !prox24_skip_interior(ul, tau, 4);
     live3[l] = try3[l];
     live4[l] = try4[l];
     tol[l] = kProxSweepTol * (1.0 + u0);
     coarse[l] = kProxCoarseTol * (1.0 + u0);
     fine3[l] = fine4[l] = false;
+    prev3[l] = prev4[l] = INFINITY;
     sweeps3[l] = sweeps4[l] = 1;
     for (int i = 0; i < 4; ++i) w3[i][l] = w4[i][l] = 0.0;
   }
@@ -346,11 +402,15 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
         }
       }
     for (int l = 0; l < B; ++l) {
-      // coarse stage as in prox24_descent (fine convergence also stops it)
-      fine3[l] = fine3[l] || (live3[l] && ch3[l] < tol[l]);
-      fine4[l] = fine4[l] || (live4[l] && ch4[l] < tol[l]);
-      live3[l] = live3[l] && !(ch3[l] < coarse[l]);
-      live4[l] = live4[l] && !(ch4[l] < coarse[l]);
+      // the stopping rule of prox24_descent: converged, or slow and handed to prox24_finish
+      const bool done3 = ch3[l] < tol[l], slow3 = ch3[l] < coarse[l] && ch3[l] > kProxSlowRatio * prev3[l];
+      const bool done4 = ch4[l] < tol[l], slow4 = ch4[l] < coarse[l] && ch4[l] > kProxSlowRatio * prev4[l];
+      fine3[l] = fine3[l] || (live3[l] && done3);
+      fine4[l] = fine4[l] || (live4[l] && done4);
+      prev3[l] = live3[l] ? ch3[l] : prev3[l];
+      prev4[l] = live4[l] ? ch4[l] : prev4[l];
+      live3[l] = live3[l] && !done3 && !slow3;
+      live4[l] = live4[l] && !done4 && !slow4;
       sweeps3[l] += live3[l] ? 1 : 0;
       sweeps4[l] += live4[l] ? 1 : 0;
     }

@@ -315,7 +315,7 @@ double reference_prox_nm(const std::vector<double>& z, int n, double tau, std::m
 }
 
 TEST(ProxGroupNM, MatchesReferenceForM8) {
-  constexpr int kGroups = 600;
+  constexpr int kGroups = 400;
   std::mt19937_64 g(8);
   std::normal_distribution<double> n01;
   long worse = 0;
