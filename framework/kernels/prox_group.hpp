@@ -247,13 +247,13 @@ NMLAB_HD inline void prox24_finish(const double* u, double tau, double* w, bool 
     if (prox24_sweep<K>(u, tau, w, forward) < tol) return;
 }
 
-/// Exact coordinate descent on the first K ∈ {3, 4} coordinates (w[K..3] = 0) until Σ|Δw| < tol;
-/// a slowly contracting run is handed to prox24_finish (Newton).
+/// Exact coordinate descent on the first K ∈ {3, 4} coordinates (w[K..3] = 0) until Σ|Δw| < tol,
+/// continuing a run that has done `sweep` sweeps (last Σ|Δw| = `previous`); a slowly contracting
+/// run is handed to prox24_finish (Newton).
 template <int K>
-NMLAB_HD inline void prox24_descent(const double* u, double tau, double* w, bool forward, double tol) {
+NMLAB_HD inline void prox24_descent_from(const double* u, double tau, double* w, bool forward, double tol, int sweep,
+                                         double previous) {
   const double coarse = kProxCoarseTol * (1.0 + u[0]);
-  double previous = INFINITY;
-  int sweep = 0;
   while (sweep < kProxMaxSweeps) {
     const double change = prox24_sweep<K>(u, tau, w, forward);
     ++sweep;
@@ -262,6 +262,40 @@ NMLAB_HD inline void prox24_descent(const double* u, double tau, double* w, bool
     previous = change;
   }
   prox24_finish<K>(u, tau, w, forward, tol, sweep);
+}
+
+template <int K>
+NMLAB_HD inline void prox24_descent(const double* u, double tau, double* w, bool forward, double tol) {
+  prox24_descent_from<K>(u, tau, w, forward, tol, 0, INFINITY);
+}
+
+/// The support-K candidate (sorted u): multi-start coordinate descent from w = c·u, c ∈ {0, ¼, ½, ¾, 1},
+/// both sweep orders. A run that ends on the boundary (some w_i = 0) is a point of a smaller support,
+/// already covered; the first run that ends at a strict interior minimum (Hessian positive definite)
+/// is the interior minimum of this K (prox24.md §3.6: at most one), so later starts are skipped.
+/// `first`, if given, is the finished result of the first start (c = 0, order 1→K). Updates
+/// (best, f_best) when a run beats f_best by more than `tie` (a denser candidate must win clearly).
+template <int K>
+NMLAB_HD inline void prox24_candidate(const double* u, double tau, double tol, double tie, const double* first,
+                                      double* best, double& f_best) {
+  bool inside = false;
+  for (int s = 0; s < kProxStarts && !inside; ++s)
+    for (int dir = 0; dir < 2 && !inside; ++dir) {
+      double w[4];
+      if (s == 0 && dir == 0 && first) {
+        for (int i = 0; i < 4; ++i) w[i] = first[i];
+      } else {
+        const double c = prox_start_scale(s);
+        for (int i = 0; i < 4; ++i) w[i] = i < K ? c * u[i] : 0.0;
+        prox24_descent<K>(u, tau, w, dir == 0, tol);
+      }
+      inside = w[0] > 0.0 && w[1] > 0.0 && w[2] > 0.0 && (K == 3 || w[3] > 0.0) && prox24_strict_minimum(w, K, tau);
+      const double f = prox24_objective(u, w, tau);
+      if (f < f_best - tie) {
+        f_best = f;
+        for (int i = 0; i < 4; ++i) best[i] = w[i];
+      }
+    }
 }
 
 /// out = prox_{τ e3(|·|)}(z) for one 2:4 group (z, out: 4 doubles; may alias). τ ≥ 0, z finite.
@@ -290,32 +324,11 @@ NMLAB_HD inline double prox24_group(const double* z, double tau, double* out) {
     best[3] = u[3];
     f_best = 0.0;
   } else if (u[2] > 0.0) {
-    // Skip K when no strict interior minimum can exist (late iterations: most groups).
-    const bool try3 = !prox24_skip_interior(u, tau, 3);
-    const bool try4 = u[3] > 0 && !prox24_skip_interior(u, tau, 4);
     const double tol = kProxSweepTol * (1.0 + u[0]);
     const double tie = kProxTieRel * f_best;
-    for (int K = 3; K <= 4; ++K) {
-      if ((K == 3 && !try3) || (K == 4 && !try4)) continue;
-      // Multi-start: a run that ends on the boundary (w_K = 0) is a point of a smaller support,
-      // already covered by the smaller K; the first run that ends inside is the (unique, prox24.md
-      // §3.6) interior minimum of this K, so later starts are skipped.
-      bool inside = false;
-      for (int s = 0; s < kProxStarts && !inside; ++s)
-        for (int dir = 0; dir < 2 && !inside; ++dir) {
-          const double c = prox_start_scale(s);
-          double w[4] = {c * u[0], c * u[1], c * u[2], K == 4 ? c * u[3] : 0.0};
-          if (K == 3) prox24_descent<3>(u, tau, w, dir == 0, tol);
-          else prox24_descent<4>(u, tau, w, dir == 0, tol);
-          inside = w[0] > 0.0 && w[1] > 0.0 && w[2] > 0.0 && (K == 3 || w[3] > 0.0) &&
-                   prox24_strict_minimum(w, K, tau);
-          const double f = prox24_objective(u, w, tau);
-          if (f < f_best - tie) {  // strictly better: a denser candidate must win clearly
-            f_best = f;
-            for (int i = 0; i < 4; ++i) best[i] = w[i];
-          }
-        }
-    }
+    // Skip K when no strict interior minimum can exist (late iterations: most groups).
+    if (!prox24_skip_interior(u, tau, 3)) prox24_candidate<3>(u, tau, tol, tie, nullptr, best, f_best);
+    if (u[3] > 0 && !prox24_skip_interior(u, tau, 4)) prox24_candidate<4>(u, tau, tol, tie, nullptr, best, f_best);
   }
   // un-sort and restore signs
   for (int i = 0; i < 4; ++i) out[idx[i]] = sign[idx[i]] * best[i];
@@ -327,22 +340,19 @@ NMLAB_HD inline double prox24_group(const double* z, double tau, double* out) {
 /// Groups per batch: the lane loops below are written so that the compiler vectorises them
 /// (8 doubles = one AVX-512 register).
 constexpr int kProxBatch = 8;
-/// Lock-step sweep cap of the batched path; lanes that need more go to prox24_group.
-constexpr int kProxBatchSweeps = 96;
+/// Lock-step sweep cap of the batched path; lanes that need more continue one by one.
+constexpr int kProxBatchSweeps = 24;
 
 /// Same result as prox24_group on each of kProxBatch consecutive groups (z, out: 4·kProxBatch
 /// doubles, row-major groups; may alias). Every lane runs the scalar routine's first start (w = 0,
-/// order 1→K) in lock step, a lane freezing once it has converged, so its arithmetic is the scalar
-/// routine's operation for operation. A lane whose first run ends on the boundary or does not
-/// converge within kProxBatchSweeps is recomputed by prox24_group (further starts).
+/// order 1→K) in lock step, a lane freezing when prox24_descent would stop, so its arithmetic is the
+/// scalar routine's operation for operation; each lane then finishes that run and any further
+/// starts (prox24_candidate) on its own.
 NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   constexpr int B = kProxBatch;
-  double u[4][B], sg[4][B], w3[4][B], w4[4][B], tol[B], coarse[B];
-  bool fine3[B], fine4[B];
-  int sweeps3[B], sweeps4[B];
-  double prev3[B], prev4[B];
-  int idx[4][B];
-  bool redo[B];
+  double u[4][B], sg[4][B], w3[4][B], w4[4][B], tol[B], coarse[B], prev3[B], prev4[B];
+  bool try3[B], try4[B], live3[B], live4[B], slow3[B], slow4[B];
+  int sweeps3[B], sweeps4[B], idx[4][B];
   for (int i = 0; i < 4; ++i)
     for (int l = 0; l < B; ++l) {
       const double v = z[4 * l + i];
@@ -364,23 +374,21 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
       idx[b][l] = sw ? ia : ib;
     }
   }
-  // certificates (see prox24_no_interior_minimum) and the start w = 0 for K = 3 and K = 4
-  bool try3[B], try4[B], live3[B], live4[B];
+  // certificates (prox24_skip_interior) and the first start w = 0 for K = 3 and K = 4
   for (int l = 0; l < B; ++l) {
     const double ul[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
-    const double u0 = ul[0];
     try3[l] = tau > 0 && ul[2] > 0 && !prox24_skip_interior(ul, tau, 3);
-    try4[l] = tau > 0 && ul[3] > 0 && !prox24_skip_interior(ul, tau, 4);
+    try4[l] = tau > 0 && ul[2] > 0 && ul[3] > 0 && !prox24_skip_interior(ul, tau, 4);
     live3[l] = try3[l];
     live4[l] = try4[l];
-    tol[l] = kProxSweepTol * (1.0 + u0);
-    coarse[l] = kProxCoarseTol * (1.0 + u0);
-    fine3[l] = fine4[l] = false;
+    slow3[l] = slow4[l] = false;
+    tol[l] = kProxSweepTol * (1.0 + ul[0]);
+    coarse[l] = kProxCoarseTol * (1.0 + ul[0]);
     prev3[l] = prev4[l] = INFINITY;
-    sweeps3[l] = sweeps4[l] = 1;
+    sweeps3[l] = sweeps4[l] = 0;
     for (int i = 0; i < 4; ++i) w3[i][l] = w4[i][l] = 0.0;
   }
-  // lock-step exact coordinate descent, forward order, frozen lanes keep their iterate
+  // lock-step exact coordinate descent, order 1→K; frozen lanes keep their iterate
   for (int sweep = 0; sweep < kProxBatchSweeps; ++sweep) {
     bool any = false;
     for (int l = 0; l < B; ++l) any = any || live3[l] || live4[l];
@@ -402,50 +410,41 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
         }
       }
     for (int l = 0; l < B; ++l) {
-      // the stopping rule of prox24_descent: converged, or slow and handed to prox24_finish
-      const bool done3 = ch3[l] < tol[l], slow3 = ch3[l] < coarse[l] && ch3[l] > kProxSlowRatio * prev3[l];
-      const bool done4 = ch4[l] < tol[l], slow4 = ch4[l] < coarse[l] && ch4[l] > kProxSlowRatio * prev4[l];
-      fine3[l] = fine3[l] || (live3[l] && done3);
-      fine4[l] = fine4[l] || (live4[l] && done4);
-      prev3[l] = live3[l] ? ch3[l] : prev3[l];
-      prev4[l] = live4[l] ? ch4[l] : prev4[l];
-      live3[l] = live3[l] && !done3 && !slow3;
-      live4[l] = live4[l] && !done4 && !slow4;
+      // the stopping rule of prox24_descent_from: converged, or slow (then prox24_finish)
+      const bool done3 = ch3[l] < tol[l], s3 = !done3 && ch3[l] < coarse[l] && ch3[l] > kProxSlowRatio * prev3[l];
+      const bool done4 = ch4[l] < tol[l], s4 = !done4 && ch4[l] < coarse[l] && ch4[l] > kProxSlowRatio * prev4[l];
       sweeps3[l] += live3[l] ? 1 : 0;
       sweeps4[l] += live4[l] ? 1 : 0;
+      slow3[l] = slow3[l] || (live3[l] && s3);
+      slow4[l] = slow4[l] || (live4[l] && s4);
+      prev3[l] = live3[l] && !done3 && !s3 ? ch3[l] : prev3[l];
+      prev4[l] = live4[l] && !done4 && !s4 ? ch4[l] : prev4[l];
+      live3[l] = live3[l] && !done3 && !s3;
+      live4[l] = live4[l] && !done4 && !s4;
     }
   }
-  // choose per lane: A, then K = 3, then K = 4 (a denser candidate must win by more than the tie)
+  // per lane: finish the first runs, further starts if needed, choose, un-sort and re-sign
   for (int l = 0; l < B; ++l) {
-    double uu[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
+    const double uu[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
     double a[4] = {w3[0][l], w3[1][l], w3[2][l], 0.0}, b[4] = {w4[0][l], w4[1][l], w4[2][l], w4[3][l]};
-    if (try3[l] && !live3[l] && !fine3[l]) prox24_finish<3>(uu, tau, a, true, tol[l], sweeps3[l]);
-    if (try4[l] && !live4[l] && !fine4[l]) prox24_finish<4>(uu, tau, b, true, tol[l], sweeps4[l]);
-    // lanes whose first run did not end at a strict interior minimum take the scalar route
-    redo[l] = (try3[l] && (live3[l] || !(a[0] > 0 && a[1] > 0 && a[2] > 0) || !prox24_strict_minimum(a, 3, tau))) ||
-              (try4[l] && (live4[l] || !(b[0] > 0 && b[1] > 0 && b[2] > 0 && b[3] > 0) || !prox24_strict_minimum(b, 4, tau)));
     double best[4] = {uu[0], uu[1], 0.0, 0.0};
     double f_best = 0.5 * (uu[2] * uu[2] + uu[3] * uu[3]);
     const double tie = kProxTieRel * f_best;
     if (try3[l]) {
-      const double f = prox24_objective(uu, a, tau);
-      if (f < f_best - tie) {
-        f_best = f;
-        for (int i = 0; i < 4; ++i) best[i] = a[i];
-      }
+      if (slow3[l]) prox24_finish<3>(uu, tau, a, true, tol[l], sweeps3[l]);
+      else if (live3[l]) prox24_descent_from<3>(uu, tau, a, true, tol[l], sweeps3[l], prev3[l]);
+      prox24_candidate<3>(uu, tau, tol[l], tie, a, best, f_best);
     }
     if (try4[l]) {
-      const double f = prox24_objective(uu, b, tau);
-      if (f < f_best - tie)
-        for (int i = 0; i < 4; ++i) best[i] = b[i];
+      if (slow4[l]) prox24_finish<4>(uu, tau, b, true, tol[l], sweeps4[l]);
+      else if (live4[l]) prox24_descent_from<4>(uu, tau, b, true, tol[l], sweeps4[l], prev4[l]);
+      prox24_candidate<4>(uu, tau, tol[l], tie, b, best, f_best);
     }
     if (tau <= 0.0)
       for (int i = 0; i < 4; ++i) best[i] = uu[i];
     double res[4];
     for (int i = 0; i < 4; ++i) res[idx[i][l]] = sg[idx[i][l]][l] * best[i];
-    if (redo[l]) prox24_group(z + 4 * l, tau, out + 4 * l);
-    else
-      for (int i = 0; i < 4; ++i) out[4 * l + i] = res[i];
+    for (int i = 0; i < 4; ++i) out[4 * l + i] = res[i];
   }
 }
 
