@@ -24,8 +24,11 @@
 
 #if defined(__CUDACC__)
 #define NMLAB_HD __host__ __device__
+#define NMLAB_SIMD
 #else
 #define NMLAB_HD
+/// Lane loops of the batched 2:4 path: vectorise across groups (OpenMP SIMD; ignored without -fopenmp).
+#define NMLAB_SIMD _Pragma("omp simd")
 #endif
 
 namespace nmlab::kernels {
@@ -298,6 +301,15 @@ NMLAB_HD inline void prox24_candidate(const double* u, double tau, double tol, d
     }
 }
 
+/// The optimum has all four entries non-zero, and beats every support of size ≤ 3 by more than two
+/// ties, when τ e3(u) < ½ u4² − 2·tie: w = u is feasible, so the optimum costs at most τ e3(u),
+/// while any w with w4 = 0 costs at least ½ u4². The K = 3 candidate can then be skipped without
+/// changing the result (early in a run, when τ is small, this is most groups).
+NMLAB_HD inline bool prox24_four_beats_three(const double* u, double tau, double tie) {
+  const double e3 = u[0] * u[1] * (u[2] + u[3]) + u[2] * u[3] * (u[0] + u[1]);
+  return tau * e3 < 0.5 * u[3] * u[3] - 2.0 * tie;
+}
+
 /// out = prox_{τ e3(|·|)}(z) for one 2:4 group (z, out: 4 doubles; may alias). τ ≥ 0, z finite.
 /// Returns the objective ½‖out − z‖² + τ e3(|out|).
 NMLAB_HD inline double prox24_group(const double* z, double tau, double* out) {
@@ -326,8 +338,10 @@ NMLAB_HD inline double prox24_group(const double* z, double tau, double* out) {
   } else if (u[2] > 0.0) {
     const double tol = kProxSweepTol * (1.0 + u[0]);
     const double tie = kProxTieRel * f_best;
-    // Skip K when no strict interior minimum can exist (late iterations: most groups).
-    if (!prox24_skip_interior(u, tau, 3)) prox24_candidate<3>(u, tau, tol, tie, nullptr, best, f_best);
+    // Skip K when no strict interior minimum can exist (late iterations: most groups), and K = 3
+    // when the K = 4 optimum provably beats it (early iterations: most groups).
+    if (!prox24_skip_interior(u, tau, 3) && !prox24_four_beats_three(u, tau, tie))
+      prox24_candidate<3>(u, tau, tol, tie, nullptr, best, f_best);
     if (u[3] > 0 && !prox24_skip_interior(u, tau, 4)) prox24_candidate<4>(u, tau, tol, tie, nullptr, best, f_best);
   }
   // un-sort and restore signs
@@ -377,7 +391,8 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   // certificates (prox24_skip_interior) and the first start w = 0 for K = 3 and K = 4
   for (int l = 0; l < B; ++l) {
     const double ul[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
-    try3[l] = tau > 0 && ul[2] > 0 && !prox24_skip_interior(ul, tau, 3);
+    const double tie = kProxTieRel * 0.5 * (ul[2] * ul[2] + ul[3] * ul[3]);
+    try3[l] = tau > 0 && ul[2] > 0 && !prox24_skip_interior(ul, tau, 3) && !prox24_four_beats_three(ul, tau, tie);
     try4[l] = tau > 0 && ul[2] > 0 && ul[3] > 0 && !prox24_skip_interior(ul, tau, 4);
     live3[l] = try3[l];
     live4[l] = try4[l];
@@ -393,22 +408,32 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     bool any = false;
     for (int l = 0; l < B; ++l) any = any || live3[l] || live4[l];
     if (!any) break;
-    double ch3[B], ch4[B];
-    for (int l = 0; l < B; ++l) ch3[l] = ch4[l] = 0.0;
-    for (int i = 0; i < 4; ++i)
+    double ch3[B], ch4[B], on3[B], on4[B];
+    for (int l = 0; l < B; ++l) {
+      ch3[l] = ch4[l] = 0.0;
+      on3[l] = live3[l] ? 1.0 : 0.0;
+      on4[l] = live4[l] ? 1.0 : 0.0;
+    }
+    for (int i = 0; i < 4; ++i) {
+      // K = 4: w_i ← max(0, u_i − τ e2(w_{−i}))
+      const int j = (i + 1) & 3, k = (i + 2) & 3, m = (i + 3) & 3;
+      NMLAB_SIMD
       for (int l = 0; l < B; ++l) {
-        // K = 4: w_i ← max(0, u_i − τ e2(w_{−i}))
-        const double a4 = w4[(i + 1) & 3][l], b4 = w4[(i + 2) & 3][l], c4 = w4[(i + 3) & 3][l];
-        const double n4 = prox_pos(u[i][l] - tau * (a4 * (b4 + c4) + b4 * c4));
-        ch4[l] += live4[l] ? fabs(n4 - w4[i][l]) : 0.0;
-        w4[i][l] = live4[l] ? n4 : w4[i][l];
-        if (i < 3) {  // K = 3 (w3[3] stays 0)
-          const double a3 = w3[(i + 1) & 3][l], b3 = w3[(i + 2) & 3][l], c3 = w3[(i + 3) & 3][l];
-          const double n3 = prox_pos(u[i][l] - tau * (a3 * (b3 + c3) + b3 * c3));
-          ch3[l] += live3[l] ? fabs(n3 - w3[i][l]) : 0.0;
-          w3[i][l] = live3[l] ? n3 : w3[i][l];
-        }
+        const double a = w4[j][l], b = w4[k][l], c = w4[m][l];
+        const double n = prox_pos(u[i][l] - tau * (a * (b + c) + b * c));
+        ch4[l] += on4[l] * fabs(n - w4[i][l]);
+        w4[i][l] = on4[l] != 0.0 ? n : w4[i][l];
       }
+      if (i == 3) break;
+      // K = 3 (w3[3] stays 0)
+      NMLAB_SIMD
+      for (int l = 0; l < B; ++l) {
+        const double a = w3[j][l], b = w3[k][l], c = w3[m][l];
+        const double n = prox_pos(u[i][l] - tau * (a * (b + c) + b * c));
+        ch3[l] += on3[l] * fabs(n - w3[i][l]);
+        w3[i][l] = on3[l] != 0.0 ? n : w3[i][l];
+      }
+    }
     for (int l = 0; l < B; ++l) {
       // the stopping rule of prox24_descent_from: converged, or slow (then prox24_finish)
       const bool done3 = ch3[l] < tol[l], s3 = !done3 && ch3[l] < coarse[l] && ch3[l] > kProxSlowRatio * prev3[l];
@@ -450,9 +475,9 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
 
 /// prox24 over `groups` consecutive groups (4·groups doubles): batches of kProxBatch, then scalar.
 NMLAB_HD inline void prox24_groups(const double* z, long groups, double tau, double* out) {
-  long g = 0;  // groups < 2^60: 4·g cannot overflow
-  for (; g + kProxBatch <= groups; g += kProxBatch) prox24_batch(z + 4 * g, tau, out + 4 * g);
-  for (; g < groups; ++g) prox24_group(z + 4 * g, tau, out + 4 * g);
+  const long batches = groups / kProxBatch, tail = groups % kProxBatch;
+  for (long b = 0; b < batches; ++b, z += 4 * kProxBatch, out += 4 * kProxBatch) prox24_batch(z, tau, out);
+  for (long g = 0; g < tail; ++g, z += 4, out += 4) prox24_group(z, tau, out);
 }
 
 // ---- general N:M ------------------------------------------------------------------------------------
