@@ -113,16 +113,21 @@ class ProxSolver final : public SolverWithOptions<ProxOptions> {
     auto& objective_trace = res.traces["objective"];
     long it = 0;
     long open_groups = -1;
+    double time_product = 0.0, time_prox = 0.0;
     for (; it < opt_.max_iters; ++it) {
       // G = (W − W0) H̃   (Eigen GEMM: 2 d_out d_in² flops, the cost of an iteration)
+      Stopwatch phase;
       G.noalias() = (W - W0) * H;
+      time_product += phase.seconds();
       // objective at the current iterate: L(W) + λ R(W) = ½ ⟨G, W − W0⟩ + λ R(W)
       const double loss = 0.5 * G.cwiseProduct(W - W0).sum();
       objective_trace.push_back(loss + lambda * reg->value(W, p));
       if (it == 0) res.summary.objective_initial = objective_trace.back();
       // Z = W − η G;  W ← prox_{ηλR}(Z)  (group-wise, rows in parallel)
+      phase.restart();
       W -= eta * G;
       reg->prox(W, eta * lambda, p);
+      time_prox += phase.seconds();
       open_groups = groups_not_nm(W, p);
       lambda_trace.push_back(lambda);
       open_trace.push_back(double(open_groups));
@@ -159,6 +164,8 @@ class ProxSolver final : public SolverWithOptions<ProxOptions> {
                             " (raise max_iters or lambda_growth)";
     }
     res.metrics["eta"] = eta;
+    res.metrics["time_product_s"] = time_product;  // Σ over iterations of the (W − W0)H product
+    res.metrics["time_prox_s"] = time_prox;        // Σ over iterations of Z = W − ηG and the prox
     res.metrics["lambda_final"] = lambda;
     res.metrics["groups_not_nm_at_stop"] = double(open_groups);
     return res;
