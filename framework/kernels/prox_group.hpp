@@ -239,37 +239,40 @@ NMLAB_HD inline bool prox24_newton(const double* u, double tau, double* w, doubl
 constexpr double kProxCoarseTol = 1e-7;
 constexpr double kProxSlowRatio = 0.05;
 
-/// Finishes a slowly converging run: Newton polish when the iterate is interior, otherwise (or when
-/// Newton declines) coordinate sweeps to the fine tolerance.
+/// Finishes a slowly converging run: Newton polish when the iterate is interior (coordinate sweeps to
+/// the fine tolerance if Newton declines). A run that has settled on the boundary (some w_i = 0) is
+/// heading for a point of a smaller support, which the smaller K covers (the optimum's support is a
+/// prefix): it is abandoned, and false tells the caller to ignore it.
 template <int K>
-NMLAB_HD inline void prox24_finish(const double* u, double tau, double* w, bool forward, double tol, int sweeps_done) {
-  bool interior = true;
-  for (int i = 0; i < K; ++i) interior = interior && w[i] > 0.0;
-  if (interior && prox24_newton<K>(u, tau, w, tol)) return;
+NMLAB_HD inline bool prox24_finish(const double* u, double tau, double* w, bool forward, double tol, int sweeps_done) {
+  for (int i = 0; i < K; ++i)
+    if (!(w[i] > 0.0)) return false;
+  if (prox24_newton<K>(u, tau, w, tol)) return true;
   for (int sweep = sweeps_done; sweep < kProxMaxSweeps; ++sweep)
-    if (prox24_sweep<K>(u, tau, w, forward) < tol) return;
+    if (prox24_sweep<K>(u, tau, w, forward) < tol) return true;
+  return true;
 }
 
 /// Exact coordinate descent on the first K ∈ {3, 4} coordinates (w[K..3] = 0) until Σ|Δw| < tol,
 /// continuing a run that has done `sweep` sweeps (last Σ|Δw| = `previous`); a slowly contracting
-/// run is handed to prox24_finish (Newton).
+/// run is handed to prox24_finish. Returns false for an abandoned run.
 template <int K>
-NMLAB_HD inline void prox24_descent_from(const double* u, double tau, double* w, bool forward, double tol, int sweep,
+NMLAB_HD inline bool prox24_descent_from(const double* u, double tau, double* w, bool forward, double tol, int sweep,
                                          double previous) {
   const double coarse = kProxCoarseTol * (1.0 + u[0]);
   while (sweep < kProxMaxSweeps) {
     const double change = prox24_sweep<K>(u, tau, w, forward);
     ++sweep;
-    if (change < tol) return;
+    if (change < tol) return true;
     if (change < coarse && change > kProxSlowRatio * previous) break;
     previous = change;
   }
-  prox24_finish<K>(u, tau, w, forward, tol, sweep);
+  return prox24_finish<K>(u, tau, w, forward, tol, sweep);
 }
 
 template <int K>
-NMLAB_HD inline void prox24_descent(const double* u, double tau, double* w, bool forward, double tol) {
-  prox24_descent_from<K>(u, tau, w, forward, tol, 0, INFINITY);
+NMLAB_HD inline bool prox24_descent(const double* u, double tau, double* w, bool forward, double tol) {
+  return prox24_descent_from<K>(u, tau, w, forward, tol, 0, INFINITY);
 }
 
 /// The support-K candidate (sorted u): multi-start coordinate descent from w = c·u, c ∈ {0, ¼, ½, ¾, 1},
@@ -280,18 +283,21 @@ NMLAB_HD inline void prox24_descent(const double* u, double tau, double* w, bool
 /// (best, f_best) when a run beats f_best by more than `tie` (a denser candidate must win clearly).
 template <int K>
 NMLAB_HD inline void prox24_candidate(const double* u, double tau, double tol, double tie, const double* first,
-                                      double* best, double& f_best) {
+                                      bool first_usable, double* best, double& f_best) {
   bool inside = false;
   for (int s = 0; s < kProxStarts && !inside; ++s)
     for (int dir = 0; dir < 2 && !inside; ++dir) {
       double w[4];
+      bool usable;
       if (s == 0 && dir == 0 && first) {
         for (int i = 0; i < 4; ++i) w[i] = first[i];
+        usable = first_usable;
       } else {
         const double c = prox_start_scale(s);
         for (int i = 0; i < 4; ++i) w[i] = i < K ? c * u[i] : 0.0;
-        prox24_descent<K>(u, tau, w, dir == 0, tol);
+        usable = prox24_descent<K>(u, tau, w, dir == 0, tol);
       }
+      if (!usable) continue;
       inside = w[0] > 0.0 && w[1] > 0.0 && w[2] > 0.0 && (K == 3 || w[3] > 0.0) && prox24_strict_minimum(w, K, tau);
       const double f = prox24_objective(u, w, tau);
       if (f < f_best - tie) {
@@ -341,8 +347,8 @@ NMLAB_HD inline double prox24_group(const double* z, double tau, double* out) {
     // Skip K when no strict interior minimum can exist (late iterations: most groups), and K = 3
     // when the K = 4 optimum provably beats it (early iterations: most groups).
     if (!prox24_skip_interior(u, tau, 3) && !prox24_four_beats_three(u, tau, tie))
-      prox24_candidate<3>(u, tau, tol, tie, nullptr, best, f_best);
-    if (u[3] > 0 && !prox24_skip_interior(u, tau, 4)) prox24_candidate<4>(u, tau, tol, tie, nullptr, best, f_best);
+      prox24_candidate<3>(u, tau, tol, tie, nullptr, false, best, f_best);
+    if (u[3] > 0 && !prox24_skip_interior(u, tau, 4)) prox24_candidate<4>(u, tau, tol, tie, nullptr, false, best, f_best);
   }
   // un-sort and restore signs
   for (int i = 0; i < 4; ++i) out[idx[i]] = sign[idx[i]] * best[i];
@@ -360,7 +366,8 @@ constexpr int kProxBatchSweeps = 24;
 /// Same result as prox24_group on each of kProxBatch consecutive groups (z, out: 4·kProxBatch
 /// doubles, row-major groups; may alias). Every lane runs the scalar routine's first start (w = 0,
 /// order 1→K) in lock step, a lane freezing when prox24_descent would stop, so its arithmetic is the
-/// scalar routine's operation for operation; each lane then finishes that run and any further
+/// scalar routine's operation for operation (up to the last bit: the compiler may contract
+/// multiply-adds differently in vector code); each lane then finishes that run and any further
 /// starts (prox24_candidate) on its own.
 NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   constexpr int B = kProxBatch;
@@ -456,14 +463,16 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     double f_best = 0.5 * (uu[2] * uu[2] + uu[3] * uu[3]);
     const double tie = kProxTieRel * f_best;
     if (try3[l]) {
-      if (slow3[l]) prox24_finish<3>(uu, tau, a, true, tol[l], sweeps3[l]);
-      else if (live3[l]) prox24_descent_from<3>(uu, tau, a, true, tol[l], sweeps3[l], prev3[l]);
-      prox24_candidate<3>(uu, tau, tol[l], tie, a, best, f_best);
+      bool usable = true;
+      if (slow3[l]) usable = prox24_finish<3>(uu, tau, a, true, tol[l], sweeps3[l]);
+      else if (live3[l]) usable = prox24_descent_from<3>(uu, tau, a, true, tol[l], sweeps3[l], prev3[l]);
+      prox24_candidate<3>(uu, tau, tol[l], tie, a, usable, best, f_best);
     }
     if (try4[l]) {
-      if (slow4[l]) prox24_finish<4>(uu, tau, b, true, tol[l], sweeps4[l]);
-      else if (live4[l]) prox24_descent_from<4>(uu, tau, b, true, tol[l], sweeps4[l], prev4[l]);
-      prox24_candidate<4>(uu, tau, tol[l], tie, b, best, f_best);
+      bool usable = true;
+      if (slow4[l]) usable = prox24_finish<4>(uu, tau, b, true, tol[l], sweeps4[l]);
+      else if (live4[l]) usable = prox24_descent_from<4>(uu, tau, b, true, tol[l], sweeps4[l], prev4[l]);
+      prox24_candidate<4>(uu, tau, tol[l], tie, b, usable, best, f_best);
     }
     if (tau <= 0.0)
       for (int i = 0; i < 4; ++i) best[i] = uu[i];
