@@ -17,6 +17,7 @@ Registries make_builtins() {
   // -- solvers: layer-wise state of the art
 
   // -- solvers: transposable
+  register_transposable(r.solvers);
 
   // -- regularizers
   register_nm_elementary(r.regularizers);
@@ -31,6 +32,9 @@ Registries make_builtins() {
   // -- problems
   register_correlated_groups(r.problems);
   register_planted(r.problems);
+
+  // -- problems: random weights
+  register_random_weights(r.problems);
 
   // -- problems from files
 

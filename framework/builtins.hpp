@@ -28,6 +28,8 @@ void register_wanda(Registry<MaskSolver>&);
 void register_random(Registry<MaskSolver>&);
 void register_prox(Registry<MaskSolver>&);
 void register_exhaustive(Registry<MaskSolver>&);
+// transposable solvers (framework/solvers/transposable_solvers.cpp): tn_flow, tn_exact4, tsenor, ...
+void register_transposable(Registry<MaskSolver>&);
 
 // regularizers (framework/regularizers)
 void register_nm_elementary(Registry<Regularizer>&);
@@ -45,5 +47,6 @@ void register_layer_task(Registry<Task>&);
 // problems (toy_problems)
 void register_correlated_groups(Registry<ProblemGenerator>&);
 void register_planted(Registry<ProblemGenerator>&);
+void register_random_weights(Registry<ProblemGenerator>&);
 
 }  // namespace nmlab
