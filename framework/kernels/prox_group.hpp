@@ -103,8 +103,10 @@ NMLAB_HD inline double prox24_objective(const double* u, const double* w, double
   return 0.5 * (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3) + tau * e3;
 }
 
-/// Rounds of bound tightening in prox24_no_interior_minimum, and its rounding slack.
-constexpr int kProxCertRounds = 12;
+/// Rounds of bound tightening in prox24_no_interior_minimum (it also stops once a round shrinks the
+/// box's total width by less than the factor kProxCertStall), and its rounding slack.
+constexpr int kProxCertRounds = 40;
+constexpr double kProxCertStall = 0.99;
 constexpr double kProxCertSlack = 1e-12;
 
 /// True when the problem restricted to the first K ∈ {3, 4} coordinates provably has no strict
@@ -122,6 +124,7 @@ NMLAB_HD inline bool prox24_no_interior_minimum(const double* u, double tau, int
   double lo[4] = {0.0, 0.0, 0.0, 0.0}, hi[4] = {u[0], u[1], u[2], K == 4 ? u[3] : 0.0};
   const double inv = 1.0 / tau;
   const double slack = kProxCertSlack * (1.0 + u[0] + tau * (u[0] * (u[1] + u[2] + u[3]) + prox24_pairs_without(u, 0)));
+  double last_width = INFINITY;
   for (int round = 0; round < kProxCertRounds; ++round) {
     double nlo[4], nhi[4];
     for (int i = 0; i < K; ++i) {
@@ -144,8 +147,13 @@ NMLAB_HD inline bool prox24_no_interior_minimum(const double* u, double tau, int
         lo[i] = lo[i] > lo[j] + gap ? lo[i] : lo[j] + gap;
         hi[j] = hi[j] < hi[i] - gap ? hi[j] : hi[i] - gap;
       }
-    for (int i = 0; i < K; ++i)
+    double width = 0.0;
+    for (int i = 0; i < K; ++i) {
       if (!(hi[i] > slack) || lo[i] > hi[i] + slack) return true;
+      width += hi[i] - lo[i];
+    }
+    if (width > kProxCertStall * last_width) return false;  // stalled: the box will not close
+    last_width = width;
   }
   return false;
 }
