@@ -257,7 +257,7 @@ class PruneMlpTask final : public Task {
         if (!res.summary.message.empty()) messages += (messages.empty() ? "" : "; ") + name + ": " + res.summary.message;
         if (backend_used.empty()) backend_used = res.summary.backend_used;
         for (const auto& [k, v] : res.metrics) rec.scalars[k + "_" + name] = v;
-        for (auto& [k, v] : res.traces) rec.traces[name + "/" + k] = std::move(v);
+        for (auto& [k, v] : res.traces) rec.traces[k + "_" + name] = std::move(v);  // "lambda_fc1"
         masks.push_back(res.mask.bits().cast<double>());
         pruned.W[l] = W_final.cast<float>();
       }
