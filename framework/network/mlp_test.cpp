@@ -248,6 +248,18 @@ TEST(PruneMlpTask, PrunesSequentiallyWithThePrunedInputs) {
     EXPECT_LT((from_file.H - direct.H).norm(), kFloatInputsTol * direct.H.norm());
   }
 
+  // A solver with traces: per-layer trace names are flat ("lambda_fc1"); a '/' would become an
+  // HDF5 group path that the results writer cannot create.
+  {
+    TrialInputs tp = t;
+    tp.solver = SolverChoice{Component{"prox", {}}, Component{"none", {}}, "prox"};
+    Params quick = task_params;
+    quick.set("save_pruned", "");
+    const TrialRecord prox = builtins().tasks.make("prune_mlp", quick)->run(tp, ctx);
+    EXPECT_FALSE(prox.traces.empty());
+    for (const auto& [k, _] : prox.traces) EXPECT_EQ(k.find('/'), std::string::npos) << k;
+  }
+
   // A second trial reuses the trained model (same file, same result).
   const TrialRecord again = builtins().tasks.make("prune_mlp", task_params)->run(t, ctx);
   EXPECT_EQ(again.attributes.at("model_file"), rec.attributes.at("model_file"));
