@@ -1,0 +1,190 @@
+// CPU N:M SpMM (fp32, OpenMP + AVX-512/AVX2), after XNNPACK's / "Fast Sparse ConvNets" scheme
+// (kernels.md §4): activations are packed into token panels, every stored weight is broadcast and
+// multiplied into contiguous panel rows selected by its column index (no gathers).
+//
+// Memory movement per (token panel p, row block) task:
+//   Xp[p]  : Kp x kNr floats, k-major, 64 B aligned; a kKc x kNr slice (32 KiB) stays in L1 while
+//            all rows of the block pass over it.
+//   W      : values + int32 column per stored entry, streamed once per (panel, k block).
+//   Cb     : kMb x kNr accumulator block (thread-local), R rows x kNr tokens live in registers
+//            for one k block, then go back to Cb; copied to Y (valid tokens only) at the end.
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "framework/core/errors.hpp"
+#include "framework/kernels/nm_spmm.hpp"
+
+namespace nmlab::kernels::cpu {
+namespace {
+
+// ---- SIMD: one vector type per build -------------------------------------------------------------
+#if defined(__AVX512F__)
+struct Simd {
+  using V = __m512;
+  static constexpr int kWidth = 16;
+  static constexpr const char* kName = "avx512";
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const float* p) { return _mm512_load_ps(p); }
+  static void store(float* p, V v) { _mm512_store_ps(p, v); }
+  static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+};
+constexpr int kVecs = 8;  // kNr = 128 tokens
+constexpr int kRows = 3;  // 3 x 8 = 24 accumulators of 32 zmm
+#elif defined(__AVX2__) && defined(__FMA__)
+struct Simd {
+  using V = __m256;
+  static constexpr int kWidth = 8;
+  static constexpr const char* kName = "avx2";
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const float* p) { return _mm256_load_ps(p); }
+  static void store(float* p, V v) { _mm256_store_ps(p, v); }
+  static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+};
+constexpr int kVecs = 8;  // kNr = 64 tokens
+constexpr int kRows = 1;  // 8 accumulators of 16 ymm (+ broadcast + loads)
+#else
+struct Simd {
+  using V = float;
+  static constexpr int kWidth = 1;
+  static constexpr const char* kName = "scalar";
+  static V zero() { return 0.0f; }
+  static V load(const float* p) { return *p; }
+  static void store(float* p, V v) { *p = v; }
+  static V broadcast(const float* p) { return *p; }
+  static V fma(V a, V b, V c) { return a * b + c; }
+};
+constexpr int kVecs = 16;
+constexpr int kRows = 1;
+#endif
+
+constexpr int kNr = Simd::kWidth * kVecs;    // tokens per panel
+constexpr Index kKcTarget = 32768 / (4 * kNr);  // logical k per block: panel slice of 32 KiB
+constexpr Index kMb = 96;                    // rows per task (multiple of kRows)
+constexpr std::size_t kAlign = 64;
+
+struct AlignedFree {
+  void operator()(float* p) const { std::free(p); }
+};
+using AlignedBuffer = std::unique_ptr<float[], AlignedFree>;
+AlignedBuffer aligned_floats(std::size_t count) {
+  const std::size_t bytes = (count * sizeof(float) + kAlign - 1) / kAlign * kAlign;
+  return AlignedBuffer(static_cast<float*>(std::aligned_alloc(kAlign, std::max<std::size_t>(bytes, kAlign))));
+}
+
+/// acc[r][:] (+)= Σ_j val[r][j] Xp[kidx[r][j]][:] over the stored entries j of one k block, for R
+/// rows, with the R x kNr accumulator tile in registers.
+template <int R>
+inline void micro_kernel(const float* const* val, const std::int32_t* const* kidx, Index nnz, const float* panel,
+                         float* const* c, bool first) {
+  typename Simd::V acc[R][kVecs];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < kVecs; ++v) acc[r][v] = first ? Simd::zero() : Simd::load(c[r] + v * Simd::kWidth);
+  for (Index j = 0; j < nnz; ++j) {
+    for (int r = 0; r < R; ++r) {
+      // acc[r] += w[r][j] x[k][:]   (one broadcast, kVecs FMAs with the panel row as memory operand)
+      const typename Simd::V w = Simd::broadcast(val[r] + j);
+      const float* x = panel + std::size_t(kidx[r][j]) * kNr;
+      for (int v = 0; v < kVecs; ++v) acc[r][v] = Simd::fma(w, Simd::load(x + v * Simd::kWidth), acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < kVecs; ++v) Simd::store(c[r] + v * Simd::kWidth, acc[r][v]);
+}
+
+}  // namespace
+
+int panel_tokens() { return kNr; }
+const char* simd_path() { return Simd::kName; }
+
+PackedNM pack(const NMCompressed& W) {
+  PackedNM p;
+  p.n = W.n;
+  p.m = W.m;
+  p.rows = W.rows;
+  p.cols = W.cols;
+  p.padded_cols = W.padded_cols();
+  p.nnz_per_row = W.physical_cols();
+  p.values = W.values;
+  p.kidx.resize(W.indices.size());
+  for (Index r = 0; r < W.rows; ++r)
+    for (Index j = 0; j < p.nnz_per_row; ++j)
+      p.kidx[std::size_t(r * p.nnz_per_row + j)] = std::int32_t(W.logical_col(r, j));
+  return p;
+}
+
+void spmm(const PackedNM& W, const MatrixF& X, MatrixF& Y) {
+  if (X.rows() != W.cols)
+    throw TensorError("SpMM shape mismatch: W is " + std::to_string(W.rows) + " x " + std::to_string(W.cols) +
+                      " but X has " + std::to_string(X.rows()) + " rows; X must be d_in x tokens");
+  const Index tokens = X.cols(), Kp = W.padded_cols, rows = W.rows;
+  Y.resize(rows, tokens);
+  if (rows == 0 || tokens == 0) return;
+  if (W.nnz_per_row == 0) { Y.setZero(); return; }
+  const Index panels = (tokens + kNr - 1) / kNr;
+  // k block: a multiple of m, about kKcTarget logical columns; nnz per block = kc / m * n.
+  const Index kc = std::max<Index>(1, kKcTarget / W.m) * W.m;
+  const Index nnz_block = kc / W.m * W.n, k_blocks = (Kp + kc - 1) / kc;
+
+  // Xp[p][k][t] = X[k][p kNr + t], zero for k >= d_in (tail-group padding) and t >= tokens.
+  AlignedBuffer Xp = aligned_floats(std::size_t(panels * Kp * kNr));
+#pragma omp parallel for collapse(2) schedule(static)
+  for (Index p = 0; p < panels; ++p)
+    for (Index k = 0; k < Kp; ++k) {
+      float* dst = Xp.get() + std::size_t((p * Kp + k) * kNr);
+      const Index t0 = p * kNr, len = k < W.cols ? std::min<Index>(kNr, tokens - t0) : 0;
+      if (len > 0) std::memcpy(dst, X.data() + k * tokens + t0, std::size_t(len) * sizeof(float));
+      std::fill(dst + std::max<Index>(len, 0), dst + kNr, 0.0f);
+    }
+
+  const Index row_blocks = (rows + kMb - 1) / kMb;
+#pragma omp parallel
+  {
+    AlignedBuffer Cb = aligned_floats(std::size_t(kMb * kNr));
+#pragma omp for collapse(2) schedule(dynamic, 1)
+    for (Index p = 0; p < panels; ++p)
+      for (Index rb = 0; rb < row_blocks; ++rb) {
+        const Index r0 = rb * kMb, r1 = std::min(rows, r0 + kMb);
+        const float* panel = Xp.get() + std::size_t(p * Kp * kNr);
+        for (Index kb = 0; kb < k_blocks; ++kb) {
+          const Index j0 = kb * nnz_block, nnz = std::min(nnz_block, W.nnz_per_row - j0);
+          Index r = r0;
+          // Full R-row tiles, then single rows for the remainder.
+          for (; r + kRows <= r1; r += kRows) {
+            const float* val[kRows];
+            const std::int32_t* kidx[kRows];
+            float* c[kRows];
+            for (int i = 0; i < kRows; ++i) {
+              val[i] = W.values.data() + std::size_t((r + i) * W.nnz_per_row + j0);
+              kidx[i] = W.kidx.data() + std::size_t((r + i) * W.nnz_per_row + j0);
+              c[i] = Cb.get() + std::size_t((r + i - r0) * kNr);
+            }
+            micro_kernel<kRows>(val, kidx, nnz, panel, c, kb == 0);
+          }
+          for (; r < r1; ++r) {
+            const float* val = W.values.data() + std::size_t(r * W.nnz_per_row + j0);
+            const std::int32_t* kidx = W.kidx.data() + std::size_t(r * W.nnz_per_row + j0);
+            float* c = Cb.get() + std::size_t((r - r0) * kNr);
+            micro_kernel<1>(&val, &kidx, nnz, panel, &c, kb == 0);
+          }
+        }
+        const Index t0 = p * kNr, len = std::min<Index>(kNr, tokens - t0);
+        for (Index r = r0; r < r1; ++r)
+          std::memcpy(Y.data() + r * tokens + t0, Cb.get() + std::size_t((r - r0) * kNr),
+                      std::size_t(len) * sizeof(float));
+      }
+  }
+}
+
+void spmm(const NMCompressed& W, const MatrixF& X, MatrixF& Y) {
+  check_spmm_shapes(W, X);
+  spmm(pack(W), X, Y);
+}
+
+}  // namespace nmlab::kernels::cpu
