@@ -31,6 +31,9 @@ Registries make_builtins() {
 
   // -- tasks (trial types)
   register_layer_task(r.tasks);
+
+  // -- tasks: kernels
+  register_spmm_bench_task(r.tasks);
   return r;
 }
 

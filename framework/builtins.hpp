@@ -34,6 +34,7 @@ void register_masked_gd(Registry<WeightUpdate>&);
 
 // tasks (framework/runner and elsewhere)
 void register_layer_task(Registry<Task>&);
+void register_spmm_bench_task(Registry<Task>&);
 
 // problems (toy_problems)
 void register_correlated_groups(Registry<ProblemGenerator>&);

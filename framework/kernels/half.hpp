@@ -5,12 +5,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include "framework/kernels/half_type.hpp"
+
 namespace nmlab::kernels {
-
-/// 16-bit floating-point formats of NVIDIA's sparse tensor cores.
-enum class HalfType { fp16, bf16 };
-
-inline const char* to_string(HalfType t) { return t == HalfType::fp16 ? "fp16" : "bf16"; }
 
 /// IEEE binary16, round to nearest even (overflow -> inf, NaN stays NaN).
 inline std::uint16_t float_to_fp16(float f) {

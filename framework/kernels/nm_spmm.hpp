@@ -17,6 +17,8 @@ void check_spmm_shapes(const NMCompressed& W, const MatrixF& X);
 namespace reference {
 /// Y = Ŵ X with plain loops over the stored entries, accumulated in double then rounded to fp32.
 void spmm(const NMCompressed& W, const MatrixF& X, MatrixF& Y);
+/// Dense Y = W X with the same plain loops (the reference backend's dense baseline).
+void gemm(const MatrixF& W, const MatrixF& X, MatrixF& Y);
 }  // namespace reference
 
 namespace cpu {

@@ -34,5 +34,22 @@ void spmm(const NMCompressed& W, const MatrixF& X, MatrixF& Y) {
   }
 }
 
+void gemm(const MatrixF& W, const MatrixF& X, MatrixF& Y) {
+  if (X.rows() != W.cols())
+    throw TensorError("GEMM shape mismatch: W has " + std::to_string(W.cols()) + " columns but X has " +
+                      std::to_string(X.rows()) + " rows");
+  Y.resize(W.rows(), X.cols());
+  std::vector<double> acc(static_cast<std::size_t>(X.cols()));
+  for (Index r = 0; r < W.rows(); ++r) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (Index k = 0; k < W.cols(); ++k) {
+      // y[r][:] += w[r][k] x[k][:]
+      const double w = W(r, k);
+      for (Index t = 0; t < X.cols(); ++t) acc[std::size_t(t)] += w * double(X(k, t));
+    }
+    for (Index t = 0; t < X.cols(); ++t) Y(r, t) = float(acc[std::size_t(t)]);
+  }
+}
+
 }  // namespace reference
 }  // namespace nmlab::kernels
