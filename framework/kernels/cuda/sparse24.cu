@@ -217,7 +217,7 @@ struct Spmm24Device {
       throw TensorError("Sparse24 padded sizes must be multiples of 32 (use sparse24_compress)");
     A.upload(W.values);
     E.upload(W.meta_reordered);
-    DeviceBuffer<float> Xd(std::size_t(W.cols * tokens));
+    DeviceBuffer<float> Xd{std::size_t(W.cols * tokens)};
     Xd.upload(X);
     const long count = Np * W.padded_cols;
     if (W.dtype == HalfType::bf16)
@@ -257,7 +257,7 @@ struct DenseDevice {
   }
 
   void convert(const float* host, long count, std::uint16_t* out) {
-    DeviceBuffer<float> tmp(std::size_t(count));
+    DeviceBuffer<float> tmp{std::size_t(count)};
     tmp.upload(host);
     if (dtype == HalfType::bf16) convert_kernel<true><<<blocks_for(count, 256), 256>>>(tmp.get(), count, out);
     else convert_kernel<false><<<blocks_for(count, 256), 256>>>(tmp.get(), count, out);
@@ -316,13 +316,13 @@ std::vector<std::uint8_t> group_topn(const float* scores, long rows, long cols, 
     throw TensorError("group_topn needs 0 < n < m <= 64 and cols % m == 0, got " + std::to_string(n) + ":" +
                       std::to_string(m) + " with cols = " + std::to_string(cols));
   const long count = rows * cols, groups = count / m;
-  DeviceBuffer<float> s(std::size_t(count));
-  DeviceBuffer<std::uint8_t> mask(std::size_t(count));
+  DeviceBuffer<float> s{std::size_t(count)};
+  DeviceBuffer<std::uint8_t> mask{std::size_t(count)};
   s.upload(scores);
   group_topn_kernel<<<blocks_for(groups, 256), 256>>>(s.get(), groups, n, m, mask.get());
   check(cudaGetLastError(), "group_topn_kernel");
   check(cudaDeviceSynchronize(), "group_topn_kernel");
-  std::vector<std::uint8_t> out(std::size_t(count));
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(count));
   mask.download(out.data());
   return out;
 }
