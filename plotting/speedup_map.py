@@ -72,7 +72,7 @@ def plot(shapes, columns, matrix, title, out):
     import matplotlib.pyplot as plt
     import numpy as np
     data = np.array(matrix, dtype=float)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(columns), 1.0 + 0.45 * len(shapes)))
+    fig, ax = plt.subplots(figsize=(2.6 + 1.3 * len(columns), 1.4 + 0.45 * len(shapes)))
     finite = data[np.isfinite(data)]
     span = max(1.0, float(np.max(np.abs(np.log2(finite))))) if finite.size else 1.0
     im = ax.imshow(np.log2(data), cmap="RdBu", vmin=-span, vmax=span, aspect="auto")  # red < 1x < blue
@@ -81,9 +81,11 @@ def plot(shapes, columns, matrix, title, out):
     for i in range(len(shapes)):
         for j in range(len(columns)):
             if math.isfinite(data[i, j]):
-                ax.text(j, i, f"{data[i, j]:.2f}×", ha="center", va="center", fontsize=8)
+                dark = abs(math.log2(data[i, j])) > 0.6 * span
+                ax.text(j, i, f"{data[i, j]:.2f}×", ha="center", va="center", fontsize=8,
+                        color="white" if dark else "black")
     cb = fig.colorbar(im, ax=ax)
-    cb.set_label("log2 speed-up (t_dense / t_sparse)")
+    cb.set_label("log2 speed-up")
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
