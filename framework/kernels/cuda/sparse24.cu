@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "framework/core/errors.hpp"
+#include "framework/kernels/cuda/mma_sp_fragments.hpp"
 #include "framework/kernels/device.hpp"
 #include "framework/kernels/sparse24_cuda.hpp"
 
@@ -126,58 +127,48 @@ __device__ __forceinline__ std::uint32_t ld32(const std::uint16_t* p) {
 /// Y = Ŵ Bᵀ for one 32-row x 32-token warp tile per warp.
 ///   A  : compressed values, padded_rows x Kp/2 (16-bit), E: reordered metadata (one word per lane
 ///        per 32-row block and k32 step), Bt: Np x Kp (16-bit), Y: rows x tokens fp32.
-/// Per k step: lane (g, t) loads A rows g, g+8 (+16 for the second m tile), compressed columns
-/// 2t, 2t+1 and 8+2t, 9+2t; B token g of each n8 tile at k = 8j + 2t, 8j + 2t + 1 (j = 0..3); one
-/// metadata word serving both m tiles (selector 0 reads it from lanes t = 0, 1; selector 1 from
-/// t = 2, 3).
+/// Per k step each lane loads its A registers for two m16 tiles (rows r0.., r0+16..), its B
+/// registers for four n8 tiles, and one metadata word that serves both m tiles (selector 0 reads
+/// it from lanes t = 0, 1; selector 1 from t = 2, 3). Offsets: mma_sp_fragments.hpp, shared with
+/// the CPU emulation test.
 template <bool kBf16>
 __global__ void __launch_bounds__(kThreads)
     spmm24_kernel(const std::uint16_t* __restrict__ A, const std::uint32_t* __restrict__ E,
                   const std::uint16_t* __restrict__ Bt, float* __restrict__ Y, long rows, long tokens,
                   long padded_rows, long Kp, long Np) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int g = lane >> 2, t = lane & 3;
   const long r0 = (long(blockIdx.y) * kWarpsY + warp / kWarpsX) * kWarpRows;
   const long n0 = (long(blockIdx.x) * kWarpsX + warp % kWarpsX) * kWarpTokens;
   if (r0 >= padded_rows || n0 >= Np) return;  // whole warp leaves together
   const long steps = Kp / 32, ac = Kp / 2;
 
   float acc[2][4][4] = {};
-  const std::uint32_t* e_ptr = E + (r0 / 32) * steps * 32 + lane;
   for (long s = 0; s < steps; ++s) {
-    const std::uint32_t e = __ldg(e_ptr + s * 32);
+    const std::uint32_t e = __ldg(E + mma_sp::e_offset(lane, r0, s, steps));
     std::uint32_t a[2][4];
 #pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-      const std::uint16_t* ar = A + (r0 + 16 * mt + g) * ac + s * 16 + 2 * t;
-      a[mt][0] = ld32(ar);               // row g,   compressed cols 2t, 2t+1
-      a[mt][1] = ld32(ar + 8 * ac);      // row g+8
-      a[mt][2] = ld32(ar + 8);           // row g,   compressed cols 8+2t, 9+2t
-      a[mt][3] = ld32(ar + 8 * ac + 8);  // row g+8
-    }
+    for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) a[mt][i] = ld32(A + mma_sp::a_offset(lane, i, r0 + 16 * mt, s, ac));
 #pragma unroll
     for (int nt = 0; nt < 4; ++nt) {
-      const std::uint16_t* bn = Bt + (n0 + 8 * nt + g) * Kp + s * 32 + 2 * t;
       std::uint32_t b[4];
 #pragma unroll
-      for (int j = 0; j < 4; ++j) b[j] = ld32(bn + 8 * j);  // k = 8j + 2t, 8j + 2t + 1
+      for (int j = 0; j < 4; ++j) b[j] = ld32(Bt + mma_sp::b_offset(lane, j, n0 + 8 * nt, s, Kp));
       // C[rows 0..15] += A[0] B, C[rows 16..31] += A[1] B
       mma_sp_16832<0, kBf16>(acc[0][nt], a[0], b, e);
       mma_sp_16832<1, kBf16>(acc[1][nt], a[1], b, e);
     }
   }
-  // c0, c1: row g, tokens 2t, 2t+1; c2, c3: row g+8.
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
     for (int nt = 0; nt < 4; ++nt)
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const long r = r0 + 16 * mt + g + 8 * h;
-        const long n = n0 + 8 * nt + 2 * t;
-        if (r >= rows) continue;
-        if (n < tokens) Y[r * tokens + n] = acc[mt][nt][2 * h];
-        if (n + 1 < tokens) Y[r * tokens + n + 1] = acc[mt][nt][2 * h + 1];
+      for (int i = 0; i < 4; ++i) {
+        long r, n;
+        mma_sp::c_coords(lane, i, r0 + 16 * mt, n0 + 8 * nt, r, n);
+        if (r < rows && n < tokens) Y[r * tokens + n] = acc[mt][nt][i];
       }
 }
 
