@@ -76,6 +76,9 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"d_out", "d_in", "tokens", "n", "m"});
   for (const long tokens : {128, 512, 2048}) b->Args({4096, 4096, tokens, 2, 4});
   b->Args({11008, 4096, 512, 2, 4});
+  // Decode-like widths: the few-token path (<= 16 tokens) and SpMV.
+  b->Args({4096, 4096, 8, 2, 4});
+  b->Args({4096, 4096, 1, 2, 4});
   // General N:M through the same kernel.
   b->Args({4096, 4096, 512, 8, 16});
   b->Args({4096, 4096, 512, 1, 4});

@@ -31,12 +31,15 @@ struct PackedNM {
   Index rows = 0, cols = 0, padded_cols = 0, nnz_per_row = 0;
   std::vector<float> values;        ///< rows x nnz_per_row
   std::vector<std::int32_t> kidx;   ///< rows x nnz_per_row, logical column of each value
+  std::vector<std::uint8_t> pos;    ///< rows x nnz_per_row, position inside the group (few-token path)
 };
 PackedNM pack(const NMCompressed& W);
 
 /// Y = Ŵ X on all OpenMP threads: X is packed into token panels (nr tokens, k-major, 64 B aligned),
 /// each weight selects one panel row by its index (no gathers), a register tile of R rows x nr
-/// tokens accumulates over K blocks that keep the panel slice in L1. See docs/KERNELS.md.
+/// tokens accumulates over K blocks that keep the panel slice in L1. With tokens <= 16 (decode
+/// shapes) a weight-streaming path reads value + 1-byte position per entry instead. See
+/// docs/KERNELS.md.
 void spmm(const PackedNM& W, const MatrixF& X, MatrixF& Y);
 /// Convenience: packs W on every call.
 void spmm(const NMCompressed& W, const MatrixF& X, MatrixF& Y);

@@ -107,6 +107,102 @@ inline void micro_kernel(const float* const* val, const std::int32_t* const* kid
     for (int v = 0; v < kVecs; ++v) Simd::store(c[r] + v * Simd::kWidth, acc[r][v]);
 }
 
+// ---- few tokens (decode shapes) ------------------------------------------------------------------
+// With tokens <= 16 a 128-token panel would be mostly padding, and the product is bound by the
+// weight stream, so this path streams fp32 value + 1-byte in-group position per stored entry
+// (5 B, against 8 B for the two dense weights it replaces) and keeps X as Kp rows of 16 tokens (in
+// L2). R rows at a time give R independent FMA chains.
+constexpr int kNarrowTokens = 16;
+constexpr int kNarrowVecs = kNarrowTokens / Simd::kWidth;
+constexpr int kNarrowRows = 4;
+
+/// y[r][:] = Σ_groups Σ_q w[r][g n + q] Xn[g m + pos[r][g n + q]][:] for R rows starting at r.
+template <int R>
+inline void narrow_kernel(const PackedNM& W, const float* Xn, Index r, float* out) {
+  typename Simd::V acc[R][kNarrowVecs];
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < kNarrowVecs; ++v) acc[i][v] = Simd::zero();
+  const Index groups = W.padded_cols / W.m;
+  const float* val[R];
+  const std::uint8_t* pos[R];
+  for (int i = 0; i < R; ++i) {
+    val[i] = W.values.data() + std::size_t((r + i) * W.nnz_per_row);
+    pos[i] = W.pos.data() + std::size_t((r + i) * W.nnz_per_row);
+  }
+  for (Index g = 0; g < groups; ++g) {
+    const float* xg = Xn + std::size_t(g * W.m * kNarrowTokens);
+    for (int q = 0; q < W.n; ++q) {
+      const Index j = g * W.n + q;
+      for (int i = 0; i < R; ++i) {
+        // acc[i] += w[i][j] x[g m + pos[i][j]][:]
+        const typename Simd::V w = Simd::broadcast(val[i] + j);
+        const float* x = xg + std::size_t(pos[i][j]) * kNarrowTokens;
+        for (int v = 0; v < kNarrowVecs; ++v) acc[i][v] = Simd::fma(w, Simd::load(x + v * Simd::kWidth), acc[i][v]);
+      }
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < kNarrowVecs; ++v) Simd::store(out + i * kNarrowTokens + v * Simd::kWidth, acc[i][v]);
+}
+
+/// One token (SpMV): y[r] = Σ_g Σ_q w[r][g n + q] x[g m + pos[r][g n + q]], scalar loads (AVX-512
+/// gathers are slower here: the GDS microcode mitigation), 4 independent accumulators, 5 B streamed
+/// per stored entry. N is a template parameter for the common patterns (0 = run-time n).
+template <int N>
+void spmv_rows(const PackedNM& W, const float* x, float* y) {
+  const int n = N > 0 ? N : W.n, m = W.m;
+  const Index groups = W.padded_cols / m, nnz = W.nnz_per_row;
+  constexpr int kAcc = N > 0 ? 2 * N : 1;  // independent chains: two groups of N in flight
+#pragma omp parallel for schedule(static)
+  for (Index r = 0; r < W.rows; ++r) {
+    const float* v = W.values.data() + std::size_t(r * nnz);
+    const std::uint8_t* p = W.pos.data() + std::size_t(r * nnz);
+    float acc[kAcc] = {};
+    Index g = 0;
+    if constexpr (N > 0) {
+      for (; g + 2 <= groups; g += 2)
+        for (int q = 0; q < 2 * N; ++q) {
+          // y += w x[g m + pos]  (entry q of the two groups g, g+1)
+          const Index j = g * N + q;
+          acc[q] += v[j] * x[(g + q / N) * m + p[j]];
+        }
+    }
+    float sum = 0.0f;
+    for (int q = 0; q < kAcc; ++q) sum += acc[q];
+    for (; g < groups; ++g)
+      for (int q = 0; q < n; ++q) sum += v[g * n + q] * x[g * m + p[g * n + q]];
+    y[r] = sum;
+  }
+}
+
+void spmm_narrow(const PackedNM& W, const MatrixF& X, MatrixF& Y) {
+  const Index tokens = X.cols(), Kp = W.padded_cols;
+  if (tokens == 1) {
+    std::vector<float> x(static_cast<std::size_t>(Kp), 0.0f);
+    std::copy(X.data(), X.data() + W.cols, x.begin());
+    if (W.n == 2) spmv_rows<2>(W, x.data(), Y.data());
+    else if (W.n == 4) spmv_rows<4>(W, x.data(), Y.data());
+    else spmv_rows<0>(W, x.data(), Y.data());
+    return;
+  }
+  // Xn[k][t] = X[k][t], zero for t >= tokens and k >= d_in.
+  AlignedBuffer Xn = aligned_floats(std::size_t(Kp * kNarrowTokens));
+  std::fill(Xn.get(), Xn.get() + Kp * kNarrowTokens, 0.0f);
+  for (Index k = 0; k < W.cols; ++k)
+    std::memcpy(Xn.get() + k * kNarrowTokens, X.data() + k * tokens, std::size_t(tokens) * sizeof(float));
+  const Index blocks = (W.rows + kNarrowRows - 1) / kNarrowRows;
+#pragma omp parallel for schedule(static)
+  for (Index b = 0; b < blocks; ++b) {
+    alignas(64) float out[kNarrowRows * kNarrowTokens];
+    const Index r0 = b * kNarrowRows, count = std::min<Index>(kNarrowRows, W.rows - r0);
+    if (count == kNarrowRows) narrow_kernel<kNarrowRows>(W, Xn.get(), r0, out);
+    else
+      for (Index i = 0; i < count; ++i) narrow_kernel<1>(W, Xn.get(), r0 + i, out + i * kNarrowTokens);
+    for (Index i = 0; i < count; ++i)
+      std::memcpy(Y.data() + (r0 + i) * tokens, out + i * kNarrowTokens, std::size_t(tokens) * sizeof(float));
+  }
+}
+
 }  // namespace
 
 int panel_tokens() { return kNr; }
@@ -121,6 +217,7 @@ PackedNM pack(const NMCompressed& W) {
   p.padded_cols = W.padded_cols();
   p.nnz_per_row = W.physical_cols();
   p.values = W.values;
+  p.pos = W.indices;
   p.kidx.resize(W.indices.size());
   for (Index r = 0; r < W.rows; ++r)
     for (Index j = 0; j < p.nnz_per_row; ++j)
@@ -136,6 +233,7 @@ void spmm(const PackedNM& W, const MatrixF& X, MatrixF& Y) {
   Y.resize(rows, tokens);
   if (rows == 0 || tokens == 0) return;
   if (W.nnz_per_row == 0) { Y.setZero(); return; }
+  if (tokens <= kNarrowTokens) return spmm_narrow(W, X, Y);
   const Index panels = (tokens + kNr - 1) / kNr;
   // k block: a multiple of m, about kKcTarget logical columns; nnz per block = kc / m * n.
   const Index kc = (kKcTarget + W.m - 1) / W.m * W.m;
