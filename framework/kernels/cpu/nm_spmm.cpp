@@ -8,7 +8,9 @@
 //   W      : values + int32 column per stored entry, streamed once per (panel, k block).
 //   Cb     : kMb x kNr accumulator block (thread-local), R rows x kNr tokens live in registers
 //            for one k block, then go back to Cb; copied to Y (valid tokens only) at the end.
+#if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
+#endif
 #include <omp.h>
 
 #include <algorithm>
@@ -93,9 +95,7 @@ inline void micro_kernel(const float* const* val, const std::int32_t* const* kid
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < kVecs; ++v) acc[r][v] = first ? Simd::zero() : Simd::load(c[r] + v * Simd::kWidth);
   for (Index j = 0; j < nnz; ++j) {
-    for (Index l = j; l < pf_lines; l += nnz) {
-      _mm_prefetch(reinterpret_cast<const char*>(pf + 16 * l), _MM_HINT_T0);
-    }
+    for (Index l = j; l < pf_lines; l += nnz) __builtin_prefetch(pf + 16 * l, 0, 3);  // 64 B line l, to L1
     for (int r = 0; r < R; ++r) {
       // acc[r] += w[r][j] x[k][:]   (one broadcast, kVecs FMAs with the panel row as memory operand)
       const typename Simd::V w = Simd::broadcast(val[r] + j);
