@@ -51,7 +51,7 @@ void check_spmm_backend(const std::string& backend, const NMPattern& p) {
 }
 
 SpmmTiming time_spmm(const std::string& backend, Index d_out, Index d_in, Index tokens, const NMPattern& p,
-                     int repeats, RngStream& rng) {
+                     int repeats, RngStream& rng, HalfType gpu_dtype) {
   check_spmm_backend(backend, p);
   const MatrixF W = random_nm_matrix(d_out, d_in, p.n, p.m, rng);
   const MatrixF X = random_matrix(d_in, tokens, rng);
@@ -70,16 +70,16 @@ SpmmTiming time_spmm(const std::string& backend, Index d_out, Index d_in, Index 
     out.sparse_kernel = "reference_nm_spmm";
     out.device = "cpu (plain loops)";
   } else {
-    const Sparse24 c = sparse24_compress(W, HalfType::fp16);
+    const Sparse24 c = sparse24_compress(W, gpu_dtype);
     const std::vector<std::uint32_t> meta = reorder_meta_for_mma_sp(c);
-    const cuda::Sparse24View view{HalfType::fp16, c.rows, c.cols, c.padded_rows, c.padded_cols, c.values.data(),
+    const cuda::Sparse24View view{gpu_dtype, c.rows, c.cols, c.padded_rows, c.padded_cols, c.values.data(),
                                   meta.data()};
     const cuda::Spmm24Timing t = cuda::time_spmm24_vs_cublas(view, W.data(), X.data(), long(tokens), 10, repeats);
     out.time_dense_s = t.dense_s;
     out.time_sparse_s = t.sparse_s;
     out.max_abs_diff = t.max_abs_diff;
-    out.dense_kernel = "cublas_gemm_ex_fp16";
-    out.sparse_kernel = "cuda_mma_sp_24_fp16";
+    out.dense_kernel = std::string("cublas_gemm_ex_") + to_string(gpu_dtype);
+    out.sparse_kernel = std::string("cuda_mma_sp_24_") + to_string(gpu_dtype);
     out.device = t.device;
     return out;
   }

@@ -16,14 +16,16 @@ struct SpmmBenchOptions {
   long d_in = 4096;
   long tokens = 512;
   int repeats = 5;
+  std::string dtype = "fp16";
   template <class V>
   void visit(V& v) {
-    v("backend", backend, "cpu (OpenMP+SIMD vs Eigen), reference (plain loops), cuda (2:4 mma.sp vs cuBLAS, fp16)",
+    v("backend", backend, "cpu (OpenMP+SIMD vs Eigen), reference (plain loops), cuda (2:4 mma.sp vs cuBLAS)",
       rule::one_of({"cpu", "reference", "cuda"}));
     v("d_out", d_out, "rows of W (outputs)", rule::at_least(1));
     v("d_in", d_in, "columns of W = rows of X (the N:M groups run along it)", rule::at_least(1));
     v("tokens", tokens, "columns of X (batch x sequence)", rule::at_least(1));
     v("repeats", repeats, "timed (dense, sparse) pairs after one warm-up; medians are stored", rule::at_least(1));
+    v("dtype", dtype, "GPU operand type (cuda backend only; the CPU kernels are fp32)", rule::one_of({"fp16", "bf16"}));
   }
 };
 
@@ -46,7 +48,9 @@ class SpmmBenchTask final : public Task {
   TrialRecord run(const TrialInputs& t, Context& ctx) const override {
     const NMPattern& p = require_pattern(t);
     RngStream rng = ctx.rng.derive("spmm_bench");
-    const kernels::SpmmTiming r = kernels::time_spmm(o_.backend, o_.d_out, o_.d_in, o_.tokens, p, o_.repeats, rng);
+    const kernels::HalfType dtype = o_.dtype == "bf16" ? kernels::HalfType::bf16 : kernels::HalfType::fp16;
+    const kernels::SpmmTiming r =
+        kernels::time_spmm(o_.backend, o_.d_out, o_.d_in, o_.tokens, p, o_.repeats, rng, dtype);
     // Dense-equivalent flops 2 d_out d_in tokens for both, so the two rates compare directly.
     const double flops = 2.0 * double(o_.d_out) * double(o_.d_in) * double(o_.tokens);
     TrialRecord rec;
