@@ -15,6 +15,7 @@ Registries make_builtins() {
   // -- solvers: layer-wise state of the art
 
   // -- solvers: transposable
+  register_transposable(r.solvers);
 
   // -- regularizers
 
@@ -26,6 +27,9 @@ Registries make_builtins() {
   // -- problems
   register_correlated_groups(r.problems);
   register_planted(r.problems);
+
+  // -- problems: random weights
+  register_random_weights(r.problems);
 
   // -- problems from files
 

@@ -26,6 +26,8 @@ const Registries& builtins();
 void register_magnitude(Registry<MaskSolver>&);
 void register_wanda(Registry<MaskSolver>&);
 void register_random(Registry<MaskSolver>&);
+// transposable solvers (framework/solvers/transposable_solvers.cpp): tn_flow, tn_exact4, tsenor, ...
+void register_transposable(Registry<MaskSolver>&);
 
 // updates (framework/updates)
 void register_update_none(Registry<WeightUpdate>&);
@@ -39,5 +41,6 @@ void register_spmm_bench_task(Registry<Task>&);
 // problems (toy_problems)
 void register_correlated_groups(Registry<ProblemGenerator>&);
 void register_planted(Registry<ProblemGenerator>&);
+void register_random_weights(Registry<ProblemGenerator>&);
 
 }  // namespace nmlab
