@@ -30,7 +30,7 @@ case "${1:-}" in
     # Kernel tests: on a GPU none of the Cuda* tests may be skipped.
     bash .devpack/run.sh .devpack/bin/nmlab_kernel_tests 2>&1 | tee "$out/tests.log"
     # (the two tests about builds without CUDA / machines without GPU skip by design here)
-    if grep -Eq 'SKIPPED \] (CudaSpmm24\.(Exact|Identity|Random)|CudaDenseGemm|CudaGroupTopn)' "$out/tests.log"; then
+    if grep -Eq 'SKIPPED \] (CudaSpmm24\.(Exact|Identity|Random)|CudaDenseGemm|CudaGroupTopn|CudaProx\.Matches)' "$out/tests.log"; then
       echo "GPU tests were skipped on a GPU machine: see device_info() in tests.log" | tee -a "$out/tests.log"
     fi
     compute-sanitizer --version >/dev/null 2>&1 &&
