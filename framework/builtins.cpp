@@ -13,6 +13,8 @@ Registries make_builtins() {
   // -- solvers: proximal and exact
 
   // -- solvers: layer-wise state of the art
+  register_sparsegpt(r.solvers);
+  register_alps(r.solvers);
 
   // -- solvers: transposable
 

@@ -26,6 +26,9 @@ const Registries& builtins();
 void register_magnitude(Registry<MaskSolver>&);
 void register_wanda(Registry<MaskSolver>&);
 void register_random(Registry<MaskSolver>&);
+// solvers: layer-wise state of the art (framework/solvers/sparsegpt.cpp, alps.cpp)
+void register_sparsegpt(Registry<MaskSolver>&);
+void register_alps(Registry<MaskSolver>&);
 
 // updates (framework/updates)
 void register_update_none(Registry<WeightUpdate>&);

@@ -1,0 +1,188 @@
+// sparsegpt: the OBS column sweep of Frantar & Alistarh (2023), after IST-DASLab/sparsegpt
+// `fasterprune`, for any N:M pattern (and, with `sparsity`, unstructured).
+//
+//   H ← H with dead columns (H_jj = 0) set to H_jj = 1 and W_:j = 0;  H ← H + percdamp·mean(diag H)·I
+//   U  = upper Cholesky factor of H⁻¹ (Uᵀ U = H⁻¹)
+//   for each block of `blocksize` columns, for each group of m columns inside it:
+//     choose the group's mask on the CURRENT (already updated) weights, score w²/U_jj²
+//     for each column i of the group, each pruned entry (r, i):
+//       err = W_ri / U_ii;  W_ri = 0;  W_r,(i+1: block end) −= err · U_i,(i+1: block end)
+//   after the block:  W_:,rest −= Err · U_block,rest            (the lazy update, one GEMM)
+//
+// Rows are independent except at mask choices, so between two mask choices each row runs its
+// column recurrence on its own (OpenMP over rows, on a contiguous copy of the block).
+#include <algorithm>
+#include <numeric>
+
+#include "framework/builtins.hpp"
+#include "framework/core/errors.hpp"
+#include "framework/core/timer.hpp"
+#include "framework/solvers/dense_linalg.hpp"
+#include "framework/solvers/score_mask.hpp"
+
+namespace nmlab {
+namespace {
+
+constexpr Index kParallelWork = 1 << 16;  // below this many flops per group a parallel region costs more
+
+struct SparseGptOptions {
+  int blocksize = 128;     // columns per lazy-update block
+  double percdamp = 0.01;  // relative damping
+  double sparsity = 0.0;   // 0 = N:M mode; in (0, 1) = unstructured
+  template <class V> void visit(V& v) {
+    v("blocksize", blocksize,
+      "columns per lazy batched update block (a multiple of the pattern's m in N:M mode)", rule::at_least(1));
+    v("percdamp", percdamp, "damping: H += percdamp · mean(diag H) · I before the Cholesky factorisation",
+      rule::non_negative());
+    v("sparsity", sparsity,
+      "0 (default): N:M mode using the pattern. In (0, 1): unstructured mode, prune this fraction of each "
+      "block (d_out x blocksize) by w²/U_jj²; the pattern then only fixes the shape check and the mask is "
+      "NOT N:M (the layer task records such a trial as failed)",
+      rule::in_range(0, 1));
+  }
+  void validate() const {
+    if (sparsity >= 1)
+      throw SpecError("", "solver 'sparsegpt': sparsity = 1 would prune everything; use a value in (0, 1), or 0 "
+                          "for N:M mode");
+  }
+};
+
+class SparseGptSolver final : public SolverWithOptions<SparseGptOptions> {
+ public:
+  using SolverWithOptions::SolverWithOptions;
+
+  void check_supported(const NMPattern& p, Index d_out, Index d_in) const override {
+    p.check_shape(d_out, d_in);
+    if (!unstructured() && opt_.blocksize % p.m != 0)
+      throw SpecError("", "solver 'sparsegpt': blocksize = " + std::to_string(opt_.blocksize) +
+                              " must be a multiple of m = " + std::to_string(p.m) + " (pattern " + p.str() +
+                              "), so that no group straddles two blocks; try blocksize: " +
+                              std::to_string(std::max(1, opt_.blocksize / p.m) * p.m));
+  }
+
+  SolveResult solve(const LayerProblem& prob, const NMPattern& p, Context& ctx) const override {
+    check_supported(p, prob.d_out(), prob.d_in());
+    Stopwatch setup_clock;
+    const Index d_out = prob.d_out(), d_in = prob.d_in();
+    Weights W = prob.W0;
+    Eigen::MatrixXd H = prob.H;
+    // Dead inputs: H_jj = 0 → H_jj = 1, W_:j = 0 (the input never fires, its weight is irrelevant).
+    for (Index j = 0; j < d_in; ++j)
+      if (H(j, j) == 0) {
+        H(j, j) = 1;
+        W.col(j).setZero();
+      }
+    // H ← H + percdamp · mean(diag H) · I
+    H.diagonal().array() += opt_.percdamp * H.diagonal().mean();
+    Eigen::MatrixXd U;
+    if (!upper_cholesky_of_inverse(H, U))
+      throw Unsupported("solver 'sparsegpt': the damped Gram matrix is not positive definite; raise percdamp "
+                        "(now " + std::to_string(opt_.percdamp) + ")");
+    H.resize(0, 0);
+    const double time_setup = setup_clock.seconds();
+
+    Stopwatch clock;
+    Mask mask(d_out, d_in);
+    const Index bs = opt_.blocksize;
+    Weights W1, Err1, Ublk;
+    for (Index i1 = 0; i1 < d_in; i1 += bs) {
+      const Index i2 = std::min(i1 + bs, d_in), count = i2 - i1;
+      W1 = W.middleCols(i1, count);
+      Ublk = U.block(i1, i1, count, count);  // row-major copy: the sweep reads rows of U
+      Err1.setZero(d_out, count);
+      if (unstructured()) {
+        const Mask keep = unstructured_block_mask(W1, U, i1);
+        for (Index r = 0; r < d_out; ++r)
+          for (Index c = 0; c < count; ++c) mask.set(r, i1 + c, keep(r, c));
+        sweep_columns(W1, Err1, Ublk, keep, 0, count);
+      } else {
+        for (Index g = 0; g < count; g += p.m) {
+          // Scores of the group on the current weights: S_rj = W_rj² / U_jj²
+          Weights S(d_out, p.m);
+          for (Index j = 0; j < p.m; ++j) {
+            const double u = U(i1 + g + j, i1 + g + j);
+            S.col(j) = W1.col(g + j).array().square() / (u * u);
+          }
+          const Mask keep = mask_from_scores(S, p, ctx);
+          for (Index r = 0; r < d_out; ++r)
+            for (Index j = 0; j < p.m; ++j) mask.set(r, i1 + g + j, keep(r, j));
+          sweep_columns(W1, Err1, Ublk, keep, g, p.m);
+        }
+      }
+      W.middleCols(i1, count) = W1;
+      // Lazy update of every later column: W_:,i2: −= Err · U_(i1:i2),(i2:)
+      if (i2 < d_in) W.rightCols(d_in - i2).noalias() -= Err1 * U.block(i1, i2, count, d_in - i2);
+    }
+    W = mask.apply(W);  // pruned entries are exactly zero already; this also zeroes −0 noise
+
+    SolveResult res;
+    res.summary.time_setup_s = time_setup;
+    res.summary.time_solve_s = clock.seconds();
+    res.summary.termination = Termination::converged;
+    res.summary.message = unstructured() ? "column sweep done (unstructured)" : "column sweep done";
+    res.summary.iterations = long(d_in);
+    res.summary.objective_final = prob.loss(W);
+    res.summary.backend_requested = ctx.backend;
+    res.summary.backend_used = "cpu";
+    res.summary.threads_used = Eigen::nbThreads();
+    res.mask = std::move(mask);
+    res.W = std::move(W);
+    return res;
+  }
+
+ private:
+  bool unstructured() const { return opt_.sparsity > 0; }
+
+  /// Columns [c0, c0 + width) of the block (Ublk = U's diagonal block, row-major): every pruned
+  /// entry's error err = w / U_ii is recorded in Err1 and propagated to the rest of the block's row.
+  static void sweep_columns(Weights& W1, Weights& Err1, const Weights& Ublk, const Mask& keep, Index c0,
+                            Index width) {
+    const Index count = W1.cols();
+#pragma omp parallel for schedule(static) if (W1.rows() * width * count > kParallelWork)
+    for (Index r = 0; r < W1.rows(); ++r) {
+      double* w = W1.row(r).data();
+      for (Index j = 0; j < width; ++j) {
+        const Index c = c0 + j;
+        if (keep(r, j)) continue;
+        // err = (w − q)/U_ii with q = 0 for a pruned entry; W_r,(c+1:) −= err · U_i,(i+1:)
+        const double* u = Ublk.row(c).data();
+        const double err = w[c] / u[c];
+        Err1(r, c) = err;
+        w[c] = 0.0;
+        for (Index k = c + 1; k < count; ++k) w[k] -= err * u[k];
+      }
+    }
+  }
+
+  /// Unstructured mode: in the block, prune the round(sparsity · d_out · count) entries with the
+  /// smallest w²/U_jj² (ties: lower linear index first pruned). Returned mask is block-local.
+  Mask unstructured_block_mask(const Weights& W1, const Eigen::MatrixXd& U, Index i1) const {
+    const Index rows = W1.rows(), cols = W1.cols(), total = rows * cols;
+    std::vector<double> s(static_cast<size_t>(total));
+    for (Index r = 0; r < rows; ++r)
+      for (Index c = 0; c < cols; ++c) {
+        const double u = U(i1 + c, i1 + c);
+        s[size_t(r * cols + c)] = W1(r, c) * W1(r, c) / (u * u);
+      }
+    const Index n_prune = std::clamp<Index>(Index(std::llround(opt_.sparsity * double(total))), 0, total);
+    std::vector<Index> order(static_cast<size_t>(total));
+    std::iota(order.begin(), order.end(), Index(0));
+    std::nth_element(order.begin(), order.begin() + n_prune, order.end(), [&](Index a, Index b) {
+      return s[size_t(a)] < s[size_t(b)] || (s[size_t(a)] == s[size_t(b)] && a < b);
+    });
+    Mask keep(rows, cols);
+    keep.bits().setOnes();
+    for (Index k = 0; k < n_prune; ++k) keep.set(order[size_t(k)] / cols, order[size_t(k)] % cols, false);
+    return keep;
+  }
+};
+
+}  // namespace
+
+void register_sparsegpt(Registry<MaskSolver>& r) {
+  r.add<SparseGptSolver>("sparsegpt",
+                         "OBS column sweep with lazy block updates; mask re-chosen per group on updated weights "
+                         "(Frantar & Alistarh 2023)");
+}
+
+}  // namespace nmlab
