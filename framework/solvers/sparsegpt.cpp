@@ -92,22 +92,22 @@ class SparseGptSolver final : public SolverWithOptions<SparseGptOptions> {
       Err1.setZero(d_out, count);
       if (unstructured()) {
         const Mask keep = unstructured_block_mask(W1, U, i1);
-        for (Index r = 0; r < d_out; ++r)
-          for (Index c = 0; c < count; ++c) mask.set(r, i1 + c, keep(r, c));
+        mask.bits().middleCols(i1, count) = keep.bits();
         sweep_columns(W1, Err1, Ublk, keep, 0, count);
-      } else {
+      } else if (p.transposable) {
+        // The transposable selector needs the whole d_out × m strip at once.
         for (Index g = 0; g < count; g += p.m) {
           // Scores of the group on the current weights: S_rj = W_rj² / U_jj²
           Weights S(d_out, p.m);
-          for (Index j = 0; j < p.m; ++j) {
-            const double u = U(i1 + g + j, i1 + g + j);
-            S.col(j) = W1.col(g + j).array().square() / (u * u);
-          }
+          for (Index j = 0; j < p.m; ++j) S.col(j) = W1.col(g + j).array().square() / square(Ublk(g + j, g + j));
           const Mask keep = mask_from_scores(S, p, ctx);
-          for (Index r = 0; r < d_out; ++r)
-            for (Index j = 0; j < p.m; ++j) mask.set(r, i1 + g + j, keep(r, j));
+          mask.bits().middleCols(i1 + g, p.m) = keep.bits();
           sweep_columns(W1, Err1, Ublk, keep, g, p.m);
         }
+      } else {
+        Mask keep(d_out, count);
+        sweep_block_nm(W1, Err1, Ublk, p, keep);
+        mask.bits().middleCols(i1, count) = keep.bits();
       }
       W.middleCols(i1, count) = W1;
       // Lazy update of every later column: W_:,i2: −= Err · U_(i1:i2),(i2:)
@@ -133,24 +133,50 @@ class SparseGptSolver final : public SolverWithOptions<SparseGptOptions> {
  private:
   bool unstructured() const { return opt_.sparsity > 0; }
 
-  /// Columns [c0, c0 + width) of the block (Ublk = U's diagonal block, row-major): every pruned
-  /// entry's error err = w / U_ii is recorded in Err1 and propagated to the rest of the block's row.
+  static double square(double x) { return x * x; }
+
+  /// Columns [c0, c0 + width) of the block (Ublk = U's diagonal block, row-major), mask `keep` of
+  /// those columns given: every pruned entry's error err = w / U_ii is recorded in Err1 and
+  /// propagated to the rest of the block's row.
   static void sweep_columns(Weights& W1, Weights& Err1, const Weights& Ublk, const Mask& keep, Index c0,
                             Index width) {
+#pragma omp parallel for schedule(static) if (W1.rows() * width * W1.cols() > kParallelWork)
+    for (Index r = 0; r < W1.rows(); ++r)
+      for (Index j = 0; j < width; ++j)
+        if (!keep(r, j)) prune_entry(W1, Err1, Ublk, r, c0 + j);
+  }
+
+  /// err = (w − q)/U_ii with q = 0 (pruned);  W_r,(c+1:) −= err · U_i,(i+1:)   (block-local c)
+  static void prune_entry(Weights& W1, Weights& Err1, const Weights& Ublk, Index r, Index c) {
+    double* w = W1.row(r).data();
+    const double* u = Ublk.row(c).data();
+    const double err = w[c] / u[c];
+    Err1(r, c) = err;
+    w[c] = 0.0;
+    for (Index k = c + 1; k < W1.cols(); ++k) w[k] -= err * u[k];
+  }
+
+  /// Non-transposable N:M, whole block: rows are independent, so each row chooses each group's mask
+  /// on its current weights (top-n of w²/U_jj², ties to the lower column, the rule of topn_mask and
+  /// hence of mask_from_scores) and sweeps the group, in one parallel region per block.
+  static void sweep_block_nm(Weights& W1, Weights& Err1, const Weights& Ublk, const NMPattern& p, Mask& keep) {
     const Index count = W1.cols();
-#pragma omp parallel for schedule(static) if (W1.rows() * width * count > kParallelWork)
-    for (Index r = 0; r < W1.rows(); ++r) {
-      double* w = W1.row(r).data();
-      for (Index j = 0; j < width; ++j) {
-        const Index c = c0 + j;
-        if (keep(r, j)) continue;
-        // err = (w − q)/U_ii with q = 0 for a pruned entry; W_r,(c+1:) −= err · U_i,(i+1:)
-        const double* u = Ublk.row(c).data();
-        const double err = w[c] / u[c];
-        Err1(r, c) = err;
-        w[c] = 0.0;
-        for (Index k = c + 1; k < count; ++k) w[k] -= err * u[k];
-      }
+#pragma omp parallel if (W1.rows() * count * count > kParallelWork)
+    {
+      std::vector<int> order(size_t(p.m));
+      std::vector<double> score(size_t(p.m));
+#pragma omp for schedule(static)
+      for (Index r = 0; r < W1.rows(); ++r)
+        for (Index g = 0; g < count; g += p.m) {
+          for (int j = 0; j < p.m; ++j) score[size_t(j)] = square(W1(r, g + j)) / square(Ublk(g + j, g + j));
+          std::iota(order.begin(), order.end(), 0);
+          std::partial_sort(order.begin(), order.begin() + p.n, order.end(), [&](int a, int b) {
+            return score[size_t(a)] > score[size_t(b)] || (score[size_t(a)] == score[size_t(b)] && a < b);
+          });
+          for (int k = 0; k < p.n; ++k) keep.set(r, g + order[size_t(k)], true);
+          for (int j = 0; j < p.m; ++j)
+            if (!keep(r, g + j)) prune_entry(W1, Err1, Ublk, r, g + j);
+        }
     }
   }
 
