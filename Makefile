@@ -4,7 +4,7 @@ JOBS ?= 2
 PY := /usr/bin/python3
 CMAKE_FLAGS ?=
 
-.PHONY: deps build test demo report bench clean
+.PHONY: deps build test demo report spec-docs clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -25,6 +25,9 @@ demo: build
 
 report: build
 	@for f in results/*/latest.h5; do $(BUILD)/nmlab report $$f; done
+
+spec-docs: build
+	bash scripts/update-spec-docs.sh $(BUILD)/nmlab
 
 clean:
 	rm -rf $(BUILD)

@@ -76,7 +76,7 @@ struct PlantedOptions {
     v("rho", rho, "input correlation inside groups of m", rule::in_range(0, 1));
     v("n_tokens", n_tokens, "calibration samples; 0 means 4·d_in + 200", rule::non_negative());
   }
-  void validate() const { NMPattern{n, m, false}.check_shape(d_out, d_in, "problem 'planted'"); }
+  void validate() const { NMPattern{n, m, false}.check_shape(d_out, d_in); }
 };
 
 /// A ground-truth n:m sparse W* (random support, N(0,1) values) plus dense noise.

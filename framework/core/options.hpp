@@ -145,7 +145,14 @@ O parse_options(const Params& p, const std::string& context) {
   OptionParser parser(p, context);
   o.visit(parser);
   parser.finish();
-  if constexpr (requires { o.validate(); }) o.validate();
+  if constexpr (requires { o.validate(); }) {
+    try {
+      o.validate();
+    } catch (const SpecError& e) {  // cross-field rules: point at the options' map
+      if (!e.where().empty()) throw;
+      throw SpecError(p.where(), context + ": " + e.what());
+    }
+  }
   return o;
 }
 

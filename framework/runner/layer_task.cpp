@@ -29,11 +29,14 @@ class LayerTask final : public Task {
     const auto gen = reg.problems.make(t.problem->name, t.problem->params);
     const auto [d_out, d_in] = gen->shape();
     const NMPattern& p = require_pattern(t);
+    const auto solver = reg.solvers.make(t.solver->solver.name, t.solver->solver.params);  // located errors
     try {
       p.check_shape(d_out, d_in);
-      reg.solvers.make(t.solver->solver.name, t.solver->solver.params)->check_supported(p, d_out, d_in);
-    } catch (const SpecError& e) {
-      // Point at the pattern's or the solver entry's location and say which trial.
+      solver->check_supported(p, d_out, d_in);
+    } catch (const Error& e) {
+      // Shape and support errors: point at the solver entry and say which problem it met.
+      const auto* located = dynamic_cast<const SpecError*>(&e);
+      if (located && !located->where().empty()) throw;
       throw SpecError(t.solver->solver.params.where(), std::string(e.what()) + " (problem " + t.problem->name +
                                                            " is " + std::to_string(d_out) + " x " +
                                                            std::to_string(d_in) + ")");
