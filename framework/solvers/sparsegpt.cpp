@@ -23,6 +23,7 @@
 namespace nmlab {
 namespace {
 
+constexpr Index kOuterBlocks = 4;      // blocks per outer block of the two-level lazy update
 constexpr Index kParallelWork = 1 << 16;  // below this many flops per group a parallel region costs more
 
 struct SparseGptOptions {
@@ -83,35 +84,45 @@ class SparseGptSolver final : public SolverWithOptions<SparseGptOptions> {
 
     Stopwatch clock;
     Mask mask(d_out, d_in);
-    const Index bs = opt_.blocksize;
-    Weights W1, Err1, Ublk;
-    for (Index i1 = 0; i1 < d_in; i1 += bs) {
-      const Index i2 = std::min(i1 + bs, d_in), count = i2 - i1;
-      W1 = W.middleCols(i1, count);
-      Ublk = U.block(i1, i1, count, count);  // row-major copy: the sweep reads rows of U
-      Err1.setZero(d_out, count);
-      if (unstructured()) {
-        const Mask keep = unstructured_block_mask(W1, U, i1);
-        mask.bits().middleCols(i1, count) = keep.bits();
-        sweep_columns(W1, Err1, Ublk, keep, 0, count);
-      } else if (p.transposable) {
-        // The transposable selector needs the whole d_out × m strip at once.
-        for (Index g = 0; g < count; g += p.m) {
-          // Scores of the group on the current weights: S_rj = W_rj² / U_jj²
-          Weights S(d_out, p.m);
-          for (Index j = 0; j < p.m; ++j) S.col(j) = W1.col(g + j).array().square() / square(Ublk(g + j, g + j));
-          const Mask keep = mask_from_scores(S, p, ctx);
-          mask.bits().middleCols(i1 + g, p.m) = keep.bits();
-          sweep_columns(W1, Err1, Ublk, keep, g, p.m);
+    const Index bs = opt_.blocksize, outer = kOuterBlocks * bs;
+    Weights W1, Err1, Ublk, ErrOuter;
+    // Two levels of deferral: inside an outer block of kOuterBlocks·blocksize columns the usual lazy
+    // update after every block; the columns beyond it get one deeper GEMM per outer block (same
+    // flops, a quarter of the passes over W). Mathematically the same sweep.
+    for (Index o1 = 0; o1 < d_in; o1 += outer) {
+      const Index o2 = std::min(o1 + outer, d_in);
+      ErrOuter.setZero(d_out, o2 - o1);
+      for (Index i1 = o1; i1 < o2; i1 += bs) {
+        const Index i2 = std::min(i1 + bs, o2), count = i2 - i1;
+        W1 = W.middleCols(i1, count);
+        Ublk = U.block(i1, i1, count, count);  // row-major copy: the sweep reads rows of U
+        Err1.setZero(d_out, count);
+        if (unstructured()) {
+          const Mask keep = unstructured_block_mask(W1, U, i1);
+          mask.bits().middleCols(i1, count) = keep.bits();
+          sweep_columns(W1, Err1, Ublk, keep, 0, count);
+        } else if (p.transposable) {
+          // The transposable selector needs the whole d_out × m strip at once.
+          for (Index g = 0; g < count; g += p.m) {
+            // Scores of the group on the current weights: S_rj = W_rj² / U_jj²
+            Weights S(d_out, p.m);
+            for (Index j = 0; j < p.m; ++j) S.col(j) = W1.col(g + j).array().square() / square(Ublk(g + j, g + j));
+            const Mask keep = mask_from_scores(S, p, ctx);
+            mask.bits().middleCols(i1 + g, p.m) = keep.bits();
+            sweep_columns(W1, Err1, Ublk, keep, g, p.m);
+          }
+        } else {
+          Mask keep(d_out, count);
+          sweep_block_nm(W1, Err1, Ublk, p, keep);
+          mask.bits().middleCols(i1, count) = keep.bits();
         }
-      } else {
-        Mask keep(d_out, count);
-        sweep_block_nm(W1, Err1, Ublk, p, keep);
-        mask.bits().middleCols(i1, count) = keep.bits();
+        W.middleCols(i1, count) = W1;
+        ErrOuter.middleCols(i1 - o1, count) = Err1;
+        // Lazy update inside the outer block: W_:,(i2:o2) −= Err · U_(i1:i2),(i2:o2)
+        if (i2 < o2) W.middleCols(i2, o2 - i2).noalias() -= Err1 * U.block(i1, i2, count, o2 - i2);
       }
-      W.middleCols(i1, count) = W1;
-      // Lazy update of every later column: W_:,i2: −= Err · U_(i1:i2),(i2:)
-      if (i2 < d_in) W.rightCols(d_in - i2).noalias() -= Err1 * U.block(i1, i2, count, d_in - i2);
+      // Deferred update of every later column: W_:,(o2:) −= Err_outer · U_(o1:o2),(o2:)
+      if (o2 < d_in) W.rightCols(d_in - o2).noalias() -= ErrOuter * U.block(o1, o2, o2 - o1, d_in - o2);
     }
     W = mask.apply(W);  // pruned entries are exactly zero already; this also zeroes −0 noise
 

@@ -91,9 +91,10 @@ TEST(DenseLinalg, TriangularInverseAndInverseCholeskyFactor) {
 
 TEST(SparseGpt, MatchesSlowObsReference) {
   struct Case { NMPattern p; Index d_in; int blocksize; };
-  // Awkward sizes: the last block is shorter than blocksize, and blocksize = m (no lazy batching).
+  // Awkward sizes: the last block is shorter than blocksize, blocksize = m (no lazy batching), and
+  // d_in > 4·blocksize (the two-level deferral: outer blocks of 16, 16, 8 columns).
   const std::vector<Case> cases = {{{2, 4}, 20, 8},  {{1, 4}, 20, 12}, {{3, 4}, 12, 4},
-                                   {{4, 8}, 24, 16}, {{8, 16}, 48, 32}, {{2, 4}, 36, 128}};
+                                   {{4, 8}, 24, 16}, {{8, 16}, 48, 32}, {{2, 4}, 36, 128}, {{2, 4}, 40, 4}, {{4, 8}, 72, 8}};
   for (const Case& c : cases) {
     const LayerProblem prob = correlated(7, c.d_in, 0.8, 11);
     const SolveResult res = run_solver("sparsegpt", sgpt_params(c.blocksize), prob, c.p);
