@@ -76,15 +76,17 @@ class AlpsSolver final : public SolverWithOptions<AlpsOptions> {
     // L(W) on the problem's own (undamped) H, from normalised coordinates:
     //   ½ tr(ΔB Ĥ ΔBᵀ) − ½ δ Σ_ij ΔB_ij² / s_j²     (ΔB = ΔW S)
     auto objective = [&](const Weights& B) {
-      const Weights dB = B - B0;
-      const double q = (dB * Hn).cwiseProduct(dB).sum();
-      const double damp = (dB * s_inv.asDiagonal()).squaredNorm();
-      return 0.5 * (q - delta * damp);
+      double damp = 0;
+      for (Index r = 0; r < d_out; ++r) damp += ((B.row(r) - B0.row(r)).cwiseProduct(s_inv.transpose())).squaredNorm();
+      return quadratic_loss_chunked(B, B0, Hn) - 0.5 * delta * damp;
     };
-    // Π(Z): keep the top-n of Z² per group (mask_from_scores, so transposable patterns work too).
-    auto project = [&](const Weights& Z, Mask& mask) {
-      mask = mask_from_scores(Z.array().square().matrix(), p, ctx);
-      return mask.apply(Z);
+    // D = Π(Z): keep the top-n of Z² per group (mask_from_scores, so transposable patterns work too).
+    // D doubles as the score buffer, so the projection needs no d_out × d_in temporary.
+    auto project_into = [&](const Weights& Z, Weights& D, Mask& mask) {
+      D = Z.array().square().matrix();
+      mask = mask_from_scores(D, p, ctx);
+      D = Z;
+      apply_mask_in_place(D, mask);
     };
 
     double rho = opt_.rho;
@@ -99,11 +101,11 @@ class AlpsSolver final : public SolverWithOptions<AlpsOptions> {
     };
     factor(rho);
     Mask mask_init, mask_d, mask_prev;
-    const Weights D_init = project(B0, mask_init);
-    Weights D = D_init, B = B0, V = Weights::Zero(d_out, d_in), R(d_out, d_in);
+    Weights D, B = B0, V = Weights::Zero(d_out, d_in), R(d_out, d_in);
+    project_into(B0, D, mask_init);  // D_init = Π(B0); a restart recomputes it
     mask_prev = mask_init;
     Mask mask_last_iter = mask_init;
-    res.summary.objective_initial = objective(D_init);
+    res.summary.objective_initial = objective(D);
     res.summary.time_setup_s = setup_clock.seconds();
 
     Stopwatch clock;
@@ -120,8 +122,9 @@ class AlpsSolver final : public SolverWithOptions<AlpsOptions> {
       // B = (B0 Ĥ − V + ρ D)(Ĥ + ρ I)⁻¹
       R = YtX - V + rho * D;
       B.noalias() = R * Hinv;
-      // D = Π(B + V/ρ)
-      D = project(B + V / rho, mask_d);
+      // D = Π(B + V/ρ)     (R is free again: it holds B + V/ρ)
+      R = B + V / rho;
+      project_into(R, D, mask_d);
       // V = V + ρ (B − D)
       V += rho * (B - D);
       tr_rho.push_back(rho);
@@ -147,7 +150,8 @@ class AlpsSolver final : public SolverWithOptions<AlpsOptions> {
         } else {  // ρ too large from the start: shrink it and restart from B0
           rho /= 5;
           B = B0;
-          D = D_init;
+          Mask unused;
+          project_into(B0, D, unused);  // D = D_init = Π(B0)
           V.setZero();
         }
       } else if (rho_raised) {
@@ -163,7 +167,8 @@ class AlpsSolver final : public SolverWithOptions<AlpsOptions> {
       rho = std::min(rho, opt_.rho_max);
       factor(rho);
       Mask mask_b;
-      tr_obj.push_back(objective(project(B, mask_b)));
+      project_into(B, R, mask_b);  // objective of the feasible point Π(B)
+      tr_obj.push_back(objective(R));
       tr_obj_it.push_back(double(it));
       if (it >= opt_.switch_iter && frac < 0.0003) {
         term = Termination::converged;
@@ -171,24 +176,28 @@ class AlpsSolver final : public SolverWithOptions<AlpsOptions> {
         break;
       }
     }
+    // B = Π(B), then CG on its support
+    Mask mask;
+    project_into(B, D, mask);
+    B.swap(D);
     Hinv.resize(0, 0);
     V.resize(0, 0);
     D.resize(0, 0);
-
-    // B = Π(B), then CG on its support
-    Mask mask;
-    B = project(B, mask);
+    R.resize(0, 0);
     res.metrics["objective_admm"] = objective(B);
     const long cg_steps = conjugate_gradients(Hn, YtX, mask, B);
     res.metrics["cg_iterations"] = double(cg_steps);
     res.metrics["rho_final"] = rho;
 
-    Weights W = mask.apply(B * s_inv.asDiagonal());
+    // W = B S⁻¹ on the mask
+    B = B * s_inv.asDiagonal();
+    apply_mask_in_place(B, mask);
+    Weights W = std::move(B);
     res.summary.time_solve_s = clock.seconds();
     res.summary.termination = term;
     res.summary.message = why + "; " + std::to_string(cg_steps) + " CG steps";
     res.summary.iterations = it;
-    res.summary.objective_final = prob.loss(W);
+    res.summary.objective_final = quadratic_loss_chunked(W, prob.W0, prob.H);  // = prob.loss(W), less memory
     res.mask = std::move(mask);
     res.W = std::move(W);
     return res;
@@ -202,9 +211,9 @@ class AlpsSolver final : public SolverWithOptions<AlpsOptions> {
   /// preconditioning of the original problem (Ĥ has unit diagonal). Returns the steps taken.
   long conjugate_gradients(const Eigen::MatrixXd& Hn, const Weights& YtX, const Mask& mask, Weights& B) const {
     if (opt_.cg_iters == 0) return 0;
-    const Weights M = mask.bits().cast<double>();
     // R = (B0 Ĥ − B Ĥ) ⊙ M   (negative gradient on the support)
-    Weights R = (YtX - B * Hn).cwiseProduct(M);
+    Weights R = YtX - B * Hn;
+    apply_mask_in_place(R, mask);
     Weights P = R, AP(B.rows(), B.cols());
     Vector rr = R.rowwise().squaredNorm();
     const Vector stop = opt_.cg_rtol * YtX.rowwise().norm();
@@ -217,10 +226,11 @@ class AlpsSolver final : public SolverWithOptions<AlpsOptions> {
         const double den = P.row(r).dot(AP.row(r));
         if (!(den > 0)) continue;
         const double alpha = rr(r) / den;
-        // B_r += α P_r;  R_r −= α (Ĥ P)_r ⊙ M_r
+        // B_r += α P_r;  R_r −= α (Ĥ P)_r   (⊙ M_r below)
         B.row(r) += alpha * P.row(r);
-        R.row(r) -= alpha * AP.row(r).cwiseProduct(M.row(r));
+        R.row(r) -= alpha * AP.row(r);
       }
+      apply_mask_in_place(R, mask);
       const Vector rr_new = R.rowwise().squaredNorm();
       for (Index r = 0; r < B.rows(); ++r) {
         // P_r = R_r + β P_r,  β = ‖R_r‖² / ‖R_r,old‖²

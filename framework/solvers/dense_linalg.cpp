@@ -38,7 +38,8 @@ bool upper_cholesky_of_inverse(const Eigen::MatrixXd& A, Eigen::MatrixXd& U) {
   if (llt.info() != Eigen::Success) return false;
   Lr.triangularView<Eigen::StrictlyUpper>().setZero();
   invert_lower_triangular(Lr);  // L'⁻¹
-  U = Lr.reverse();             // U = J L'⁻¹ J is upper triangular
+  Lr.reverseInPlace();  // U = J L'⁻¹ J is upper triangular
+  U = std::move(Lr);
   return true;
 }
 
@@ -53,6 +54,28 @@ bool spd_inverse(const Eigen::MatrixXd& A, Eigen::MatrixXd& A_inv) {
   A_inv.selfadjointView<Eigen::Lower>().rankUpdate(L.transpose());
   A_inv.triangularView<Eigen::StrictlyUpper>() = A_inv.transpose();
   return true;
+}
+
+}  // namespace nmlab
+
+namespace nmlab {
+
+double quadratic_loss_chunked(const Weights& W, const Weights& W0, const Eigen::MatrixXd& H) {
+  constexpr Index kRowChunk = 512;
+  double total = 0;
+  for (Index r0 = 0; r0 < W.rows(); r0 += kRowChunk) {
+    const Index rows = std::min(kRowChunk, W.rows() - r0);
+    // ½ Σ_ij (ΔW H)_ij ΔW_ij over the chunk's rows
+    const Weights dW = W.middleRows(r0, rows) - W0.middleRows(r0, rows);
+    total += 0.5 * (dW * H).cwiseProduct(dW).sum();
+  }
+  return total;
+}
+
+void apply_mask_in_place(Weights& W, const Mask& mask) {
+  for (Index r = 0; r < W.rows(); ++r)
+    for (Index c = 0; c < W.cols(); ++c)
+      if (!mask(r, c)) W(r, c) = 0.0;
 }
 
 }  // namespace nmlab

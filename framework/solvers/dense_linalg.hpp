@@ -1,6 +1,7 @@
 #pragma once
 // Dense SPD helpers shared by sparsegpt and alps: a blocked triangular inverse (GEMM-rich, about
 // d³/3 flops), the upper Cholesky factor of an inverse, and an explicit SPD inverse.
+#include "framework/core/mask.hpp"
 #include "framework/core/types.hpp"
 
 namespace nmlab {
@@ -17,5 +18,16 @@ bool upper_cholesky_of_inverse(const Eigen::MatrixXd& A, Eigen::MatrixXd& U);
 
 /// A⁻¹ for SPD A through L = chol(A), A⁻¹ = L⁻ᵀ L⁻¹ (both triangles filled). False if A is not PD.
 bool spd_inverse(const Eigen::MatrixXd& A, Eigen::MatrixXd& A_inv);
+
+}  // namespace nmlab
+
+namespace nmlab {
+
+/// ½ tr((W − W0) H (W − W0)ᵀ) computed in chunks of rows, so the temporaries are chunk × d_in
+/// instead of two full d_out × d_in matrices (what bounds the solvers' peak memory otherwise).
+double quadratic_loss_chunked(const Weights& W, const Weights& W0, const Eigen::MatrixXd& H);
+
+/// W ← W ⊙ mask in place (no temporary).
+void apply_mask_in_place(Weights& W, const Mask& mask);
 
 }  // namespace nmlab

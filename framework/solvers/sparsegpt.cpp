@@ -124,7 +124,7 @@ class SparseGptSolver final : public SolverWithOptions<SparseGptOptions> {
       // Deferred update of every later column: W_:,(o2:) −= Err_outer · U_(o1:o2),(o2:)
       if (o2 < d_in) W.rightCols(d_in - o2).noalias() -= ErrOuter * U.block(o1, o2, o2 - o1, d_in - o2);
     }
-    W = mask.apply(W);  // pruned entries are exactly zero already; this also zeroes −0 noise
+    apply_mask_in_place(W, mask);  // pruned entries are exactly zero already; this also zeroes −0 noise
 
     SolveResult res;
     res.summary.time_setup_s = time_setup;
@@ -132,7 +132,7 @@ class SparseGptSolver final : public SolverWithOptions<SparseGptOptions> {
     res.summary.termination = Termination::converged;
     res.summary.message = unstructured() ? "column sweep done (unstructured)" : "column sweep done";
     res.summary.iterations = long(d_in);
-    res.summary.objective_final = prob.loss(W);
+    res.summary.objective_final = quadratic_loss_chunked(W, prob.W0, prob.H);  // = prob.loss(W), less memory
     res.summary.backend_requested = ctx.backend;
     res.summary.backend_used = "cpu";
     res.summary.threads_used = Eigen::nbThreads();
