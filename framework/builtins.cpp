@@ -17,6 +17,7 @@ Registries make_builtins() {
   register_alps(r.solvers);
 
   // -- solvers: transposable
+  register_transposable(r.solvers);
 
   // -- regularizers
 
@@ -28,6 +29,9 @@ Registries make_builtins() {
   // -- problems
   register_correlated_groups(r.problems);
   register_planted(r.problems);
+
+  // -- problems: random weights
+  register_random_weights(r.problems);
 
   // -- problems from files
 

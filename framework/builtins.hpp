@@ -29,6 +29,8 @@ void register_random(Registry<MaskSolver>&);
 // solvers: layer-wise state of the art (framework/solvers/sparsegpt.cpp, alps.cpp)
 void register_sparsegpt(Registry<MaskSolver>&);
 void register_alps(Registry<MaskSolver>&);
+// transposable solvers (framework/solvers/transposable_solvers.cpp): tn_flow, tn_exact4, tsenor, ...
+void register_transposable(Registry<MaskSolver>&);
 
 // updates (framework/updates)
 void register_update_none(Registry<WeightUpdate>&);
@@ -41,5 +43,6 @@ void register_layer_task(Registry<Task>&);
 // problems (toy_problems)
 void register_correlated_groups(Registry<ProblemGenerator>&);
 void register_planted(Registry<ProblemGenerator>&);
+void register_random_weights(Registry<ProblemGenerator>&);
 
 }  // namespace nmlab
