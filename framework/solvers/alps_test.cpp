@@ -170,6 +170,18 @@ TEST(Alps, RecordsTracesAndSummary) {
   EXPECT_LE(res.summary.objective_final, res.summary.objective_initial);
 }
 
+TEST(Alps, ObjectiveEveryIterationOnRequest) {
+  const LayerProblem prob = correlated(8, 32, 0.8, 5);
+  const SolveResult every = run_solver("alps", Params().set("objective_every", "1"), prob, NMPattern{2, 4});
+  const SolveResult checks = run_solver("alps", Params(), prob, NMPattern{2, 4});
+  ASSERT_EQ(long(every.traces.at("objective").size()), every.summary.iterations);
+  // Same run otherwise: the values at the ρ checks agree, and so do the results.
+  const auto& it_checks = checks.traces.at("objective_iteration");
+  for (size_t k = 0; k < it_checks.size(); ++k)
+    EXPECT_EQ(every.traces.at("objective")[size_t(it_checks[k]) - 1], checks.traces.at("objective")[k]);
+  EXPECT_TRUE(every.mask == checks.mask);
+}
+
 TEST(Alps, IterationCapIsHonoured) {
   const LayerProblem prob = correlated(8, 32, 0.8, 5);
   const SolveResult res = run_solver("alps", Params().set("max_iters", "4").set("cg_iters", "0"), prob, NMPattern{2, 4});
