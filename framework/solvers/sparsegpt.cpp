@@ -8,9 +8,13 @@
 //     for each column i of the group, each pruned entry (r, i):
 //       err = W_ri / U_ii;  W_ri = 0;  W_r,(i+1: block end) −= err · U_i,(i+1: block end)
 //   after the block:  W_:,rest −= Err · U_block,rest            (the lazy update, one GEMM)
+// The lazy update is split in two levels (inside / beyond an outer block of 4 blocks): same flops,
+// deeper GEMMs, fewer passes over W. Documented with the measurements in docs/SOTA.md.
 //
-// Rows are independent except at mask choices, so between two mask choices each row runs its
-// column recurrence on its own (OpenMP over rows, on a contiguous copy of the block).
+// Rows are independent except at mask choices, so for non-transposable patterns each row chooses
+// its masks and runs its column recurrence on its own (OpenMP over rows, one parallel region per
+// block, on a contiguous copy of the block). Transposable patterns choose each d_out × m strip's
+// mask with mask_from_scores (the transposable selector), then sweep the strip.
 #include <algorithm>
 #include <numeric>
 
@@ -23,7 +27,7 @@
 namespace nmlab {
 namespace {
 
-constexpr Index kOuterBlocks = 4;      // blocks per outer block of the two-level lazy update
+constexpr Index kOuterBlocks = 4;         // blocks per outer block of the two-level lazy update
 constexpr Index kParallelWork = 1 << 16;  // below this many flops per group a parallel region costs more
 
 struct SparseGptOptions {
