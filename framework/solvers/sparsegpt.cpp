@@ -18,6 +18,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include <omp.h>
+
 #include "framework/builtins.hpp"
 #include "framework/core/errors.hpp"
 #include "framework/core/timer.hpp"
@@ -28,6 +30,7 @@ namespace nmlab {
 namespace {
 
 constexpr Index kOuterBlocks = 4;         // blocks per outer block of the two-level lazy update
+constexpr Index kMinRowsPerThread = 64;  // rows per thread in the row-split sweep
 constexpr Index kParallelWork = 1 << 16;  // below this many flops per group a parallel region costs more
 
 struct SparseGptOptions {
@@ -88,45 +91,20 @@ class SparseGptSolver final : public SolverWithOptions<SparseGptOptions> {
 
     Stopwatch clock;
     Mask mask(d_out, d_in);
-    const Index bs = opt_.blocksize, outer = kOuterBlocks * bs;
-    Weights W1, Err1, Ublk, ErrOuter;
-    // Two levels of deferral: inside an outer block of kOuterBlocks·blocksize columns the usual lazy
-    // update after every block; the columns beyond it get one deeper GEMM per outer block (same
-    // flops, a quarter of the passes over W). Mathematically the same sweep.
-    for (Index o1 = 0; o1 < d_in; o1 += outer) {
-      const Index o2 = std::min(o1 + outer, d_in);
-      ErrOuter.setZero(d_out, o2 - o1);
-      for (Index i1 = o1; i1 < o2; i1 += bs) {
-        const Index i2 = std::min(i1 + bs, o2), count = i2 - i1;
-        W1 = W.middleCols(i1, count);
-        Ublk = U.block(i1, i1, count, count);  // row-major copy: the sweep reads rows of U
-        Err1.setZero(d_out, count);
-        if (unstructured()) {
-          const Mask keep = unstructured_block_mask(W1, U, i1);
-          mask.bits().middleCols(i1, count) = keep.bits();
-          sweep_columns(W1, Err1, Ublk, keep, 0, count);
-        } else if (p.transposable) {
-          // The transposable selector needs the whole d_out × m strip at once.
-          for (Index g = 0; g < count; g += p.m) {
-            // Scores of the group on the current weights: S_rj = W_rj² / U_jj²
-            Weights S(d_out, p.m);
-            for (Index j = 0; j < p.m; ++j) S.col(j) = W1.col(g + j).array().square() / square(Ublk(g + j, g + j));
-            const Mask keep = mask_from_scores(S, p, ctx);
-            mask.bits().middleCols(i1 + g, p.m) = keep.bits();
-            sweep_columns(W1, Err1, Ublk, keep, g, p.m);
-          }
-        } else {
-          Mask keep(d_out, count);
-          sweep_block_nm(W1, Err1, Ublk, p, keep);
-          mask.bits().middleCols(i1, count) = keep.bits();
-        }
-        W.middleCols(i1, count) = W1;
-        ErrOuter.middleCols(i1 - o1, count) = Err1;
-        // Lazy update inside the outer block: W_:,(i2:o2) −= Err · U_(i1:i2),(i2:o2)
-        if (i2 < o2) W.middleCols(i2, o2 - i2).noalias() -= Err1 * U.block(i1, i2, count, o2 - i2);
+    if (!unstructured() && !p.transposable) {
+      // Rows never interact in this mode: each thread sweeps its own rows from the first column to
+      // the last (its GEMMs single-threaded), with no barrier anywhere in the sweep.
+      const int threads = int(std::clamp<Index>(d_out / kMinRowsPerThread, 1, Eigen::nbThreads()));
+#pragma omp parallel num_threads(threads)
+      {
+        const Index t = omp_get_thread_num(), T = omp_get_num_threads();
+        const Index r0 = d_out * t / T, r1 = d_out * (t + 1) / T;
+        if (r1 > r0)
+          sweep(WeightsMap(W.row(r0).data(), r1 - r0, d_in), BitsMap(mask.bits().row(r0).data(), r1 - r0, d_in),
+                U, p, ctx);
       }
-      // Deferred update of every later column: W_:,(o2:) −= Err_outer · U_(o1:o2),(o2:)
-      if (o2 < d_in) W.rightCols(d_in - o2).noalias() -= ErrOuter * U.block(o1, o2, o2 - o1, d_in - o2);
+    } else {
+      sweep(WeightsMap(W.data(), d_out, d_in), BitsMap(mask.bits().data(), d_out, d_in), U, p, ctx);
     }
     apply_mask_in_place(W, mask);  // pruned entries are exactly zero already; this also zeroes −0 noise
 
@@ -147,6 +125,56 @@ class SparseGptSolver final : public SolverWithOptions<SparseGptOptions> {
 
  private:
   bool unstructured() const { return opt_.sparsity > 0; }
+
+  using WeightsMap = Eigen::Map<Weights>;
+  using BitsMap = Eigen::Map<Mask::Bits>;
+
+  /// The whole column sweep for the rows in W (a contiguous block of rows of the full W; `bits` are
+  /// the same rows of the mask).
+  void sweep(WeightsMap W, BitsMap bits, const Eigen::MatrixXd& U, const NMPattern& p, Context& ctx) const {
+    const Index d_out = W.rows(), d_in = W.cols();
+    const Index bs = opt_.blocksize, outer = kOuterBlocks * bs;
+    Weights W1, Err1, Ublk, ErrOuter;
+    // Two levels of deferral: inside an outer block of kOuterBlocks·blocksize columns the usual lazy
+    // update after every block; the columns beyond it get one deeper GEMM per outer block (same
+    // flops, a quarter of the passes over W). Mathematically the same sweep.
+    for (Index o1 = 0; o1 < d_in; o1 += outer) {
+      const Index o2 = std::min(o1 + outer, d_in);
+      ErrOuter.setZero(d_out, o2 - o1);
+      for (Index i1 = o1; i1 < o2; i1 += bs) {
+        const Index i2 = std::min(i1 + bs, o2), count = i2 - i1;
+        W1 = W.middleCols(i1, count);
+        Ublk = U.block(i1, i1, count, count);  // row-major copy: the sweep reads rows of U
+        Err1.setZero(d_out, count);
+        if (unstructured()) {
+          const Mask keep = unstructured_block_mask(W1, U, i1);
+          bits.middleCols(i1, count) = keep.bits();
+          sweep_columns(W1, Err1, Ublk, keep, 0, count);
+        } else if (p.transposable) {
+          // The transposable selector needs the whole d_out × m strip at once.
+          for (Index g = 0; g < count; g += p.m) {
+            // Scores of the group on the current weights: S_rj = W_rj² / U_jj²
+            Weights S(d_out, p.m);
+            for (Index j = 0; j < p.m; ++j) S.col(j) = W1.col(g + j).array().square() / square(Ublk(g + j, g + j));
+            const Mask keep = mask_from_scores(S, p, ctx);
+            bits.middleCols(i1 + g, p.m) = keep.bits();
+            sweep_columns(W1, Err1, Ublk, keep, g, p.m);
+          }
+        } else {
+          Mask keep(d_out, count);
+          sweep_block_nm(W1, Err1, Ublk, p, keep);
+          bits.middleCols(i1, count) = keep.bits();
+        }
+        W.middleCols(i1, count) = W1;
+        ErrOuter.middleCols(i1 - o1, count) = Err1;
+        // Lazy update inside the outer block: W_:,(i2:o2) −= Err · U_(i1:i2),(i2:o2)
+        if (i2 < o2) W.middleCols(i2, o2 - i2).noalias() -= Err1 * U.block(i1, i2, count, o2 - i2);
+      }
+      // Deferred update of every later column: W_:,(o2:) −= Err_outer · U_(o1:o2),(o2:)
+      if (o2 < d_in) W.rightCols(d_in - o2).noalias() -= ErrOuter * U.block(o1, o2, o2 - o1, d_in - o2);
+    }
+  }
+
 
   static double square(double x) { return x * x; }
 

@@ -116,6 +116,22 @@ TEST(SparseGpt, BlocksizeDoesNotChangeTheResult) {
   EXPECT_LT((*a.W - *b.W).cwiseAbs().maxCoeff(), kSweepTol);
 }
 
+TEST(SparseGpt, RowSplitAcrossThreadsDoesNotChangeTheResult) {
+  // d_out = 300 splits into row blocks of 150 with two threads (and 100 with three).
+  const LayerProblem prob = correlated(300, 48, 0.8, 6);
+  const NMPattern p{2, 4};
+  const int saved = Eigen::nbThreads();
+  Eigen::setNbThreads(1);
+  const SolveResult one = run_solver("sparsegpt", sgpt_params(8), prob, p);
+  for (int threads : {2, 3}) {
+    Eigen::setNbThreads(threads);
+    const SolveResult many = run_solver("sparsegpt", sgpt_params(8), prob, p);
+    EXPECT_TRUE(one.mask == many.mask) << threads << " threads";
+    EXPECT_LT((*one.W - *many.W).cwiseAbs().maxCoeff(), kSweepTol) << threads << " threads";
+  }
+  Eigen::setNbThreads(saved);
+}
+
 TEST(SparseGpt, DiagonalHessianGivesWandasMaskAndNoUpdate) {
   RngStream rng(5);
   for (const NMPattern p : {NMPattern{2, 4}, NMPattern{3, 8}, NMPattern{8, 16}}) {
