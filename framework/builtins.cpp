@@ -11,6 +11,8 @@ Registries make_builtins() {
   register_random(r.solvers);
 
   // -- solvers: proximal and exact
+  register_prox(r.solvers);
+  register_exhaustive(r.solvers);
 
   // -- solvers: layer-wise state of the art
   register_sparsegpt(r.solvers);
@@ -20,6 +22,9 @@ Registries make_builtins() {
   register_transposable(r.solvers);
 
   // -- regularizers
+  register_nm_elementary(r.regularizers);
+  register_l1(r.regularizers);
+  register_regularizer_none(r.regularizers);
 
   // -- weight updates
   register_update_none(r.updates);

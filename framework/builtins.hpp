@@ -26,11 +26,18 @@ const Registries& builtins();
 void register_magnitude(Registry<MaskSolver>&);
 void register_wanda(Registry<MaskSolver>&);
 void register_random(Registry<MaskSolver>&);
+void register_prox(Registry<MaskSolver>&);
+void register_exhaustive(Registry<MaskSolver>&);
 // solvers: layer-wise state of the art (framework/solvers/sparsegpt.cpp, alps.cpp)
 void register_sparsegpt(Registry<MaskSolver>&);
 void register_alps(Registry<MaskSolver>&);
 // transposable solvers (framework/solvers/transposable_solvers.cpp): tn_flow, tn_exact4, tsenor, ...
 void register_transposable(Registry<MaskSolver>&);
+
+// regularizers (framework/regularizers)
+void register_nm_elementary(Registry<Regularizer>&);
+void register_l1(Registry<Regularizer>&);
+void register_regularizer_none(Registry<Regularizer>&);
 
 // updates (framework/updates)
 void register_update_none(Registry<WeightUpdate>&);

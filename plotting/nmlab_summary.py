@@ -1,5 +1,6 @@
 """Read an nmlab results file's /summary table and aggregate it. Never recomputes a metric."""
 import math
+import re
 from collections import OrderedDict, defaultdict
 
 import h5py
@@ -44,11 +45,19 @@ def as_number(text):
         return None
 
 
+PATTERN = re.compile(r"^(\d+):(\d+)(T?)$")
+
+
 def sort_values(values):
-    """Numeric order when every value is a number, else text order."""
+    """Numeric order for numbers, (m, n) order for N:M patterns ("2:4" < "8:16T"), else text order."""
     values = list(values)
     if all(as_number(v) is not None for v in values):
         return sorted(values, key=as_number)
+    if all(PATTERN.match(str(v)) for v in values):
+        def key(v):
+            n, m, t = PATTERN.match(str(v)).groups()
+            return (int(m), int(n), t)
+        return sorted(values, key=key)
     return sorted(values)
 
 

@@ -10,6 +10,7 @@
 #include "framework/builtins.hpp"
 #include "framework/core/errors.hpp"
 #include "framework/core/sha256.hpp"
+#include "framework/solvers/transposable.hpp"
 
 namespace nmlab {
 namespace {
@@ -325,7 +326,10 @@ Spec load_spec_text(const std::string& text, const std::string& file, const std:
     spec.backend = scalar_of(*b, "backend");
     check_rule(rule::one_of({"cpu", "cuda", "auto"}), spec.backend, b->where, "backend");
   }
-  if (const SpecNode* t = root.find("transposable_method")) spec.transposable_method = scalar_of(*t, "transposable_method");
+  if (const SpecNode* t = root.find("transposable_method")) {
+    spec.transposable_method = scalar_of(*t, "transposable_method");
+    check_transposable_method(spec.transposable_method, t->where);
+  }
   if (const SpecNode* o = root.find("outputs")) {
     require_map(*o, "outputs", "{save_masks: true}");
     check_keys(*o, {"save_masks"}, "outputs");

@@ -116,6 +116,11 @@ TEST(Spec, SyntaxErrorsAndEmptyListsAreLocated) {
   EXPECT_NE(e.find("needs a `name:`"), std::string::npos) << e;
 }
 
+TEST(Spec, UnknownTransposableMethodIsLocated) {
+  const std::string e = error_of("name: x\ntransposable_method: tn_flows\n");
+  EXPECT_NE(e.find("spec.yaml:2:22"), std::string::npos) << e;
+}
+
 TEST(Spec, OutOfRangeOptionSaysTheRule) {
   const std::string e = error_of(
       "name: x\nproblem: {name: correlated_groups, rho: 1.5}\npattern: {n: 2, m: 4}\nsolver: wanda\n", {}, true);

@@ -1,0 +1,410 @@
+// Tests of the nm_elementary regularizer and its exact group prox (framework/kernels/prox_group.hpp)
+// against slow independent references:
+//  * 2:4: the 2-D reduction of prox24.md §3.7–3.8. Fix s = w3, t = w4; then (w1, w2) minimise
+//      ½(w1 − u1)² + ½(w2 − u2)² + a w1 w2 + b (w1 + w2),  a = τ(s + t), b = τ s t,
+//    exactly (a 2x2 convex quadratic or its boundary), so the prox is a 2-D minimisation of a
+//    continuous function G(s, t) over [0, u3] x [0, u4]: K = 2 is G(0, 0), K = 3 is the line t = 0
+//    (fine 1-D grid + golden polish), K = 4 the square (grid + pattern-search polish).
+//  * general N:M (M = 8): multi-start coordinate descent over ALL m coordinates from random points
+//    with random orders (no sorting, no prefix lemma), plus the top-n candidate.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+#include "framework/builtins.hpp"
+#include "framework/core/errors.hpp"
+#include "framework/kernels/prox_group.hpp"
+
+namespace nmlab {
+namespace {
+
+using kernels::prox24_group;
+using kernels::prox24_objective;
+using kernels::prox_nm_group;
+
+constexpr double kF64Tol = 1e-12;
+/// |w − (u − τ e2(u_{−i}))| = O(τ²) for tiny τ (τ = 1e-9 here, entries ≤ 4).
+constexpr double kFirstOrderTol = 1e-14;
+/// The production prox may exceed the reference objective by at most this × (objective of K = 2).
+constexpr double kObjRelTol = 1e-9;
+/// Fraction of groups where the reference may be beaten (its grids are finite); keeps the
+/// reference honest: a weak reference would make the comparison vacuous.
+constexpr double kMaxReferenceBeatenFraction = 2e-3;
+constexpr int kRefLineGrid = 96;    // K = 3 line samples
+constexpr int kRefSquareGrid = 10;  // K = 4 square samples per side
+constexpr int kRefPolishSteps = 30;
+
+// ---- 2:4 reference ------------------------------------------------------------------------------
+
+struct RefResult {
+  std::array<double, 4> w;
+  double f;
+};
+
+/// Exact min over (w1, w2) ≥ 0 of ½(w1 − u1)² + ½(w2 − u2)² + a w1 w2 + b (w1 + w2).
+void inner_pair(double u1, double u2, double a, double b, double& w1, double& w2) {
+  auto q = [&](double x, double y) { return 0.5 * (x - u1) * (x - u1) + 0.5 * (y - u2) * (y - u2) + a * x * y + b * (x + y); };
+  // boundaries: one of them zero, the other a 1-D convex minimum
+  double bx = std::max(0.0, u1 - b), by = 0.0;
+  double best = q(bx, by);
+  const double cy = std::max(0.0, u2 - b);
+  if (q(0.0, cy) < best) { bx = 0.0; by = cy; best = q(0.0, cy); }
+  if (a < 1.0) {  // interior stationary point of the convex quadratic
+    const double det = 1.0 - a * a, r1 = u1 - b, r2 = u2 - b;
+    const double x = (r1 - a * r2) / det, y = (r2 - a * r1) / det;
+    if (x >= 0 && y >= 0 && q(x, y) < best) { bx = x; by = y; }
+  }
+  w1 = bx;
+  w2 = by;
+}
+
+RefResult reference_point(const double* u, double tau, double s, double t) {
+  RefResult r;
+  inner_pair(u[0], u[1], tau * (s + t), tau * s * t, r.w[0], r.w[1]);
+  r.w[2] = s;
+  r.w[3] = t;
+  r.f = prox24_objective(u, r.w.data(), tau);
+  return r;
+}
+
+/// Reference prox on sorted u ≥ 0 (prox24.md §3.7–3.8 reduction, grids + polish).
+RefResult reference_prox24(const double* u, double tau) {
+  RefResult best = reference_point(u, tau, 0.0, 0.0);  // K = 2
+  auto consider = [&](const RefResult& r) { if (r.f < best.f) best = r; };
+  // K = 3: the line t = 0, grid then golden-section polish around every local grid minimum.
+  if (u[2] > 0) {
+    std::array<double, kRefLineGrid + 1> f;
+    for (int i = 0; i <= kRefLineGrid; ++i) f[i] = reference_point(u, tau, u[2] * i / kRefLineGrid, 0.0).f;
+    for (int i = 0; i <= kRefLineGrid; ++i) {
+      if ((i > 0 && f[i - 1] < f[i]) || (i < kRefLineGrid && f[i + 1] < f[i])) continue;
+      double lo = u[2] * std::max(0, i - 1) / kRefLineGrid, hi = u[2] * std::min(kRefLineGrid, i + 1) / kRefLineGrid;
+      const double g = 0.5 * (std::sqrt(5.0) - 1.0);
+      for (int k = 0; k < kRefPolishSteps; ++k) {
+        const double x1 = hi - g * (hi - lo), x2 = lo + g * (hi - lo);
+        if (reference_point(u, tau, x1, 0.0).f < reference_point(u, tau, x2, 0.0).f) hi = x2;
+        else lo = x1;
+      }
+      consider(reference_point(u, tau, 0.5 * (lo + hi), 0.0));
+    }
+  }
+  // K = 4: the square [0, u3] x [0, u4], grid then pattern search from the 3 best grid points.
+  if (u[3] > 0) {
+    std::array<RefResult, 3> seeds;
+    seeds.fill(RefResult{{0, 0, 0, 0}, INFINITY});
+    std::array<std::array<double, 2>, 3> at{};
+    for (int i = 0; i <= kRefSquareGrid; ++i)
+      for (int j = 0; j <= kRefSquareGrid; ++j) {
+        const double s = u[2] * i / kRefSquareGrid, t = u[3] * j / kRefSquareGrid;
+        const RefResult r = reference_point(u, tau, s, t);
+        for (int k = 0; k < 3; ++k)
+          if (r.f < seeds[k].f) {
+            for (int l = 2; l > k; --l) { seeds[l] = seeds[l - 1]; at[l] = at[l - 1]; }
+            seeds[k] = r;
+            at[k] = {s, t};
+            break;
+          }
+      }
+    for (int k = 0; k < 3; ++k) {
+      double s = at[k][0], t = at[k][1], hs = u[2] / kRefSquareGrid, ht = u[3] / kRefSquareGrid;
+      RefResult cur = seeds[k];
+      for (int step = 0; step < kRefPolishSteps; ++step) {
+        bool moved = false;
+        for (const auto& d : std::array<std::array<int, 2>, 8>{{{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {-1, -1}, {1, -1}, {-1, 1}}}) {
+          const double s2 = std::clamp(s + d[0] * hs, 0.0, u[2]), t2 = std::clamp(t + d[1] * ht, 0.0, u[3]);
+          const RefResult r = reference_point(u, tau, s2, t2);
+          if (r.f < cur.f) { cur = r; s = s2; t = t2; moved = true; }
+        }
+        if (!moved) { hs *= 0.5; ht *= 0.5; }
+      }
+      consider(cur);
+    }
+  }
+  return best;
+}
+
+/// A 2:4 test group: z (signed, unsorted) and τ.
+struct Case {
+  std::array<double, 4> z;
+  double tau;
+};
+
+double log_uniform(std::mt19937_64& g, double lo, double hi) {
+  return std::exp(std::uniform_real_distribution<double>(std::log(lo), std::log(hi))(g));
+}
+
+/// iid |N(0,1)| with random signs; τ log-uniform in [1e-3, 10].
+Case random_case(std::mt19937_64& g) {
+  std::normal_distribution<double> n01;
+  Case c;
+  for (auto& v : c.z) v = n01(g);
+  c.tau = log_uniform(g, 1e-3, 10.0);
+  return c;
+}
+
+/// Near-ties: τ u1 u2 ≈ u3 (the 2-sparse threshold), equal magnitudes, or u4 ≈ u3.
+Case near_tie_case(std::mt19937_64& g) {
+  std::normal_distribution<double> n01;
+  std::uniform_real_distribution<double> unif;
+  Case c;
+  c.tau = log_uniform(g, 1e-3, 10.0);
+  double u1 = std::abs(n01(g)) + 0.05, u2 = u1 * unif(g);
+  double u3 = c.tau * u1 * u2 * (1.0 + 0.05 * n01(g));
+  u3 = std::min(std::abs(u3), u2);
+  double u4 = u3 * (unif(g) < 0.5 ? 1.0 - 1e-3 * unif(g) : unif(g));
+  const int kind = int(g() % 4);
+  if (kind == 1) u2 = u1;            // tie at the top
+  if (kind == 2) u4 = u3;            // tie at the bottom
+  if (kind == 3) { u2 = u1; u4 = u3; }
+  std::array<double, 4> u{u1, u2, u3, u4};
+  std::shuffle(u.begin(), u.end(), g);
+  for (int i = 0; i < 4; ++i) c.z[i] = (g() & 1) ? u[i] : -u[i];
+  return c;
+}
+
+struct Agreement {
+  long worse = 0;      // production objective above the reference's
+  long beaten = 0;     // reference objective above production's
+  double worst_gap = 0;
+};
+
+void compare_with_reference(const Case& c, Agreement& a) {
+  std::array<double, 4> out;
+  prox24_group(c.z.data(), c.tau, out.data());
+  std::array<double, 4> u;
+  for (int i = 0; i < 4; ++i) u[i] = std::abs(c.z[i]);
+  std::sort(u.begin(), u.end(), std::greater<>());
+  // production objective, evaluated on the signed output (checks the sign handling too)
+  double sq = 0;
+  for (int i = 0; i < 4; ++i) sq += (out[i] - c.z[i]) * (out[i] - c.z[i]);
+  const double f_prod = 0.5 * sq + c.tau * kernels::elementary_symmetric_abs(out.data(), 4, 3);
+  const RefResult ref = reference_prox24(u.data(), c.tau);
+  const double scale = 0.5 * (u[2] * u[2] + u[3] * u[3]) + kF64Tol;
+  const double gap = (f_prod - ref.f) / scale;
+  if (gap > kObjRelTol) { ++a.worse; a.worst_gap = std::max(a.worst_gap, gap); }
+  if (gap < -kObjRelTol) ++a.beaten;
+}
+
+TEST(ProxGroup24, MatchesReferenceOnRandomAndNearTieGroups) {
+  constexpr int kRandom = 60000, kNearTie = 40000;
+  std::vector<Case> cases;
+  std::mt19937_64 g(20250131);
+  for (int i = 0; i < kRandom; ++i) cases.push_back(random_case(g));
+  for (int i = 0; i < kNearTie; ++i) cases.push_back(near_tie_case(g));
+  Agreement total;
+#pragma omp parallel
+  {
+    Agreement local;
+#pragma omp for schedule(dynamic, 256)
+    for (long i = 0; i < long(cases.size()); ++i) compare_with_reference(cases[size_t(i)], local);
+#pragma omp critical
+    {
+      total.worse += local.worse;
+      total.beaten += local.beaten;
+      total.worst_gap = std::max(total.worst_gap, local.worst_gap);
+    }
+  }
+  EXPECT_EQ(total.worse, 0) << "production prox above the reference in " << total.worse
+                            << " groups; worst relative gap " << total.worst_gap;
+  EXPECT_LE(double(total.beaten) / double(cases.size()), kMaxReferenceBeatenFraction)
+      << "the reference is too weak to be a check: beaten in " << total.beaten << " groups";
+  std::printf("[ info ] reference beaten (by > %g relative) in %ld of %zu groups\n", kObjRelTol, total.beaten, cases.size());
+}
+
+TEST(ProxGroup24, HandCases) {
+  std::array<double, 4> out;
+  // already 2-sparse: unchanged (r = 0 and the quadratic is 0)
+  const std::array<double, 4> sparse{0.0, -3.0, 0.0, 2.0};
+  prox24_group(sparse.data(), 1.0, out.data());
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(out[i], sparse[i]);
+  // τ = 0: identity
+  const std::array<double, 4> dense{1.0, -2.0, 3.0, -4.0};
+  prox24_group(dense.data(), 0.0, out.data());
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(out[i], dense[i]);
+  // large τ: the two largest magnitudes survive unshrunk with their signs (τ u1 u2 ≫ u3)
+  prox24_group(dense.data(), 100.0, out.data());
+  EXPECT_EQ(out[0], 0.0);
+  EXPECT_EQ(out[1], 0.0);
+  EXPECT_EQ(out[2], 3.0);
+  EXPECT_EQ(out[3], -4.0);
+  // tiny τ: first-order shrinkage w_i ≈ u_i − τ e2(u_{−i})
+  const double tau = 1e-9;
+  prox24_group(dense.data(), tau, out.data());
+  EXPECT_NEAR(out[0], 1.0 - tau * (2 * 3 + 2 * 4 + 3 * 4), kFirstOrderTol);
+  EXPECT_NEAR(out[3], -(4.0 - tau * (1 * 2 + 1 * 3 + 2 * 3)), kFirstOrderTol);
+}
+
+TEST(ProxGroup24, BatchedPathEqualsScalarPath) {
+  constexpr int kGroups = 8 * 2500 + 5;  // a ragged tail goes through the scalar routine
+  std::mt19937_64 g(88);
+  std::vector<double> z(4 * kGroups), a(4 * kGroups), b(4 * kGroups);
+  long differ = 0;
+  for (double tau : {1e-3, 0.05, 0.3, 1.0, 10.0}) {
+    for (int k = 0; k < kGroups; ++k) {
+      const Case c = (k % 2) ? random_case(g) : near_tie_case(g);
+      for (int i = 0; i < 4; ++i) z[4 * k + i] = c.z[i];
+    }
+    kernels::prox24_groups(z.data(), kGroups, tau, a.data());
+    for (int k = 0; k < kGroups; ++k) {
+      prox24_group(&z[4 * k], tau, &b[4 * k]);
+      std::array<double, 4> u;
+      for (int i = 0; i < 4; ++i) u[i] = std::abs(z[4 * k + i]);
+      // same objective (the lanes run the scalar routine's operations; allow FMA contraction)
+      double fa = 0, fb = 0;
+      for (int i = 0; i < 4; ++i) {
+        fa += 0.5 * (a[4 * k + i] - z[4 * k + i]) * (a[4 * k + i] - z[4 * k + i]);
+        fb += 0.5 * (b[4 * k + i] - z[4 * k + i]) * (b[4 * k + i] - z[4 * k + i]);
+      }
+      fa += tau * kernels::elementary_symmetric_abs(&a[4 * k], 4, 3);
+      fb += tau * kernels::elementary_symmetric_abs(&b[4 * k], 4, 3);
+      differ += std::abs(fa - fb) > kObjRelTol * (kF64Tol + fb);
+    }
+  }
+  EXPECT_EQ(differ, 0);
+}
+
+// ---- general N:M ----------------------------------------------------------------------------------
+
+constexpr int kNmRefStarts = 48;
+
+/// Reference for any n:m: top-n candidate, and coordinate descent over all m coordinates from
+/// random points in [0, u] with a random order per sweep (no sorting, no prefix restriction).
+double reference_prox_nm(const std::vector<double>& z, int n, double tau, std::mt19937_64& g) {
+  const int m = int(z.size());
+  std::vector<double> u(m), w(m), rest;
+  for (int i = 0; i < m; ++i) u[i] = std::abs(z[i]);
+  auto objective = [&](const std::vector<double>& x) {
+    double sq = 0;
+    for (int i = 0; i < m; ++i) sq += (x[i] - u[i]) * (x[i] - u[i]);
+    return 0.5 * sq + tau * kernels::elementary_symmetric(x.data(), m, n + 1);
+  };
+  std::vector<double> top = u, sorted = u;
+  std::sort(sorted.begin(), sorted.end(), std::greater<>());
+  int kept = 0;
+  for (int i = 0; i < m; ++i) {
+    const bool keep = u[i] >= sorted[n - 1] && kept < n;
+    kept += keep;
+    top[i] = keep ? u[i] : 0.0;
+  }
+  double best = objective(top);
+  std::uniform_real_distribution<double> unif;
+  std::vector<int> order(m);
+  for (int s = 0; s < kNmRefStarts; ++s) {
+    for (int i = 0; i < m; ++i) w[i] = unif(g) * u[i];
+    for (int sweep = 0; sweep < 4 * kernels::kProxMaxSweeps; ++sweep) {
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), g);
+      double change = 0;
+      for (int i : order) {
+        rest.clear();
+        for (int j = 0; j < m; ++j)
+          if (j != i) rest.push_back(w[j]);
+        const double wi = std::max(0.0, u[i] - tau * kernels::elementary_symmetric(rest.data(), m - 1, n));
+        change += std::abs(wi - w[i]);
+        w[i] = wi;
+      }
+      if (change < kernels::kProxSweepTol * (1 + sorted[0])) break;
+    }
+    best = std::min(best, objective(w));
+  }
+  return best;
+}
+
+TEST(ProxGroupNM, MatchesReferenceForM8) {
+  constexpr int kGroups = 400;
+  std::mt19937_64 g(8);
+  std::normal_distribution<double> n01;
+  long worse = 0;
+  double worst = 0;
+  for (int n : {1, 2, 4, 6}) {
+    for (int k = 0; k < kGroups; ++k) {
+      std::vector<double> z(8), out(8);
+      for (auto& v : z) v = n01(g);
+      // τ spans the regime where the answer goes from barely shrunk to exactly n-sparse
+      const double tau = log_uniform(g, 1e-3, 10.0) / std::pow(1.5, n - 1);
+      const double f = prox_nm_group(z.data(), n, 8, tau, out.data());
+      double sq = 0;
+      for (int i = 0; i < 8; ++i) sq += (out[i] - z[i]) * (out[i] - z[i]);
+      EXPECT_NEAR(f, 0.5 * sq + tau * kernels::elementary_symmetric_abs(out.data(), 8, n + 1), kF64Tol * (1 + f));
+      const double ref = reference_prox_nm(z, n, tau, g);
+      const double gap = (f - ref) / (ref + kF64Tol);
+      if (gap > kObjRelTol) { ++worse; worst = std::max(worst, gap); }
+    }
+  }
+  EXPECT_EQ(worse, 0) << "worst relative gap " << worst;
+}
+
+TEST(ProxGroupNM, GeneralPathEqualsTwoFourFastPath) {
+  constexpr int kGroups = 20000;
+  std::mt19937_64 g(24);
+  long differ = 0;
+  for (int k = 0; k < kGroups; ++k) {
+    const Case c = (k % 2) ? random_case(g) : near_tie_case(g);
+    std::array<double, 4> a, b;
+    const double fa = prox24_group(c.z.data(), c.tau, a.data());
+    const double fb = prox_nm_group(c.z.data(), 2, 4, c.tau, b.data());
+    differ += std::abs(fa - fb) > kObjRelTol * (1 + fa);
+  }
+  EXPECT_EQ(differ, 0);
+}
+
+// ---- the regularizer at matrix level ------------------------------------------------------------------
+
+std::unique_ptr<Regularizer> make_reg(const std::string& name) { return builtins().regularizers.make(name, Params()); }
+
+TEST(NmElementary, ValueMatchesHandComputedE3) {
+  const auto reg = make_reg("nm_elementary");
+  Weights W(2, 8);
+  // group (1, −2, 3, 0.5): e3 = 6 + 1 + 1.5 + 3 = 11.5; (0, 1, 1, 0): 0; (2, 2, 2, 2): 4·8 = 32;
+  // (1, 1, 1, 0): 1
+  W << 1, -2, 3, 0.5, 0, 1, 1, 0,
+       2, 2, -2, 2, 1, 1, -1, 0;
+  EXPECT_NEAR(reg->value(W, NMPattern{2, 4}), 11.5 + 0 + 32 + 1, kF64Tol);
+  // 4:8: e5 of eight ones is C(8, 5) = 56; of (1,1,1,1,1,0,0,0) it is 1
+  Weights V(2, 8);
+  V << 1, 1, 1, 1, 1, 1, 1, 1,
+       1, -1, 1, -1, 1, 0, 0, 0;
+  EXPECT_NEAR(reg->value(V, NMPattern{4, 8}), 56 + 1, kF64Tol);
+}
+
+TEST(NmElementary, MatrixProxIsGroupwiseAndZeroesTheRegularizer) {
+  const auto reg = make_reg("nm_elementary");
+  std::mt19937_64 g(5);
+  std::normal_distribution<double> n01;
+  Weights Z(7, 12);
+  for (Index i = 0; i < Z.size(); ++i) Z.data()[i] = n01(g);
+  Weights P = Z;
+  reg->prox(P, 0.3, NMPattern{2, 4});
+  for (Index r = 0; r < Z.rows(); ++r)
+    for (Index c = 0; c < Z.cols(); c += 4) {
+      std::array<double, 4> out;
+      prox24_group(&Z(r, c), 0.3, out.data());
+      for (int k = 0; k < 4; ++k) EXPECT_EQ(P(r, c + k), out[k]);
+    }
+  // huge τ: every group becomes exactly 2:4, and R vanishes
+  Weights Q = Z;
+  reg->prox(Q, 1e6, NMPattern{2, 4});
+  EXPECT_EQ(reg->value(Q, NMPattern{2, 4}), 0.0);
+  // general path at matrix level (3:8)
+  Weights S = Z.leftCols(8);
+  reg->prox(S, 1e6, NMPattern{3, 8});
+  EXPECT_EQ(reg->value(S, NMPattern{3, 8}), 0.0);
+}
+
+TEST(NmElementary, RejectsNonFiniteAndBadShapes) {
+  const auto reg = make_reg("nm_elementary");
+  Weights Z = Weights::Ones(2, 8);
+  Z(1, 3) = std::nan("");
+  EXPECT_THROW(reg->prox(Z, 0.1, NMPattern{2, 4}), TensorError);
+  Z(1, 3) = INFINITY;
+  EXPECT_THROW(reg->prox(Z, 0.1, NMPattern{2, 4}), TensorError);
+  Weights Y = Weights::Ones(2, 6);
+  EXPECT_THROW(reg->prox(Y, 0.1, NMPattern{2, 4}), SpecError);
+}
+
+}  // namespace
+}  // namespace nmlab
