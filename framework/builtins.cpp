@@ -15,6 +15,8 @@ Registries make_builtins() {
   register_exhaustive(r.solvers);
 
   // -- solvers: layer-wise state of the art
+  register_sparsegpt(r.solvers);
+  register_alps(r.solvers);
 
   // -- solvers: transposable
   register_transposable(r.solvers);

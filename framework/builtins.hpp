@@ -28,6 +28,9 @@ void register_wanda(Registry<MaskSolver>&);
 void register_random(Registry<MaskSolver>&);
 void register_prox(Registry<MaskSolver>&);
 void register_exhaustive(Registry<MaskSolver>&);
+// solvers: layer-wise state of the art (framework/solvers/sparsegpt.cpp, alps.cpp)
+void register_sparsegpt(Registry<MaskSolver>&);
+void register_alps(Registry<MaskSolver>&);
 // transposable solvers (framework/solvers/transposable_solvers.cpp): tn_flow, tn_exact4, tsenor, ...
 void register_transposable(Registry<MaskSolver>&);
 
