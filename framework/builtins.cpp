@@ -15,6 +15,8 @@ Registries make_builtins() {
   register_exhaustive(r.solvers);
 
   // -- solvers: layer-wise state of the art
+  register_sparsegpt(r.solvers);
+  register_alps(r.solvers);
 
   // -- solvers: transposable
   register_transposable(r.solvers);
@@ -41,6 +43,9 @@ Registries make_builtins() {
 
   // -- tasks (trial types)
   register_layer_task(r.tasks);
+
+  // -- tasks: kernels
+  register_spmm_bench_task(r.tasks);
 
   // -- tasks: networks
   register_prune_mlp_task(r.tasks);

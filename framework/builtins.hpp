@@ -28,6 +28,9 @@ void register_wanda(Registry<MaskSolver>&);
 void register_random(Registry<MaskSolver>&);
 void register_prox(Registry<MaskSolver>&);
 void register_exhaustive(Registry<MaskSolver>&);
+// solvers: layer-wise state of the art (framework/solvers/sparsegpt.cpp, alps.cpp)
+void register_sparsegpt(Registry<MaskSolver>&);
+void register_alps(Registry<MaskSolver>&);
 // transposable solvers (framework/solvers/transposable_solvers.cpp): tn_flow, tn_exact4, tsenor, ...
 void register_transposable(Registry<MaskSolver>&);
 
@@ -43,6 +46,7 @@ void register_masked_gd(Registry<WeightUpdate>&);
 
 // tasks (framework/runner and elsewhere)
 void register_layer_task(Registry<Task>&);
+void register_spmm_bench_task(Registry<Task>&);
 void register_prune_mlp_task(Registry<Task>&);  // framework/network
 
 // problems (toy_problems)

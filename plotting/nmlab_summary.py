@@ -8,7 +8,7 @@ import numpy as np
 
 # Columns that say *what* a trial is (its identity) apart from the solver and the seed.
 NON_AXIS = {"key", "trial", "seed", "solver", "solver_name", "update", "termination",
-            "backend_requested", "backend_used", "task"}
+            "backend_requested", "backend_used", "task", "task.backend"}
 
 
 def load(path):
@@ -23,6 +23,12 @@ def load(path):
             else:
                 cols[name] = ds[...]
         attrs = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in f.attrs.items()}
+    if "solver" not in cols and "trial" in cols:
+        # Tasks without a mask solver (kernel benchmarks): rows are the task, split by backend if any.
+        task = cols.get("task", np.array(["task"] * len(cols["trial"]), dtype=object))
+        backend = cols.get("task.backend")
+        cols["solver"] = np.array([t if backend is None else f"{t}[{b}]" for t, b in
+                                   zip(task, backend if backend is not None else task)], dtype=object)
     return cols, attrs
 
 

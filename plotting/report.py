@@ -30,6 +30,10 @@ def sections(cols, others):
     return [dict(zip(others, c)) for c in combos]
 
 
+def higher_is_better(metric):
+    return any(word in metric for word in ("speedup", "accuracy", "gflops", "kept_score"))
+
+
 def table(cols, metric, x, section, values, failed, digits=4):
     """Markdown table: rows = solvers ranked by mean over x, columns = x values."""
     xs = ns.sort_values({cols[x][i] for i in range(len(cols["trial"]))}) if x else [None]
@@ -43,7 +47,10 @@ def table(cols, metric, x, section, values, failed, digits=4):
     def overall(s):
         means = [ns.mean_std(values.get(cell_key(s, xv), []))[0] for xv in xs]
         means = [m for m in means if not math.isnan(m)]
-        return sum(means) / len(means) if means else math.inf
+        if not means:
+            return math.inf
+        mean = sum(means) / len(means)
+        return -mean if higher_is_better(metric) and "/" not in metric else mean
 
     solvers.sort(key=overall)
     head = ["rank", "solver"] + ([f"{x} = {xv}" for xv in xs] if x else [metric])
@@ -121,7 +128,8 @@ def main(argv=None):
     seeds = sorted(set(int(s) for s in cols["seed"]))
     md = [f"# {attrs.get('experiment', '?')}: {args.metric}", "",
           attrs.get("description", ""), "",
-          f"Mean ± std over {len(seeds)} seed(s) {seeds}; lower is better; rows ranked by mean. "
+          f"Mean ± std over {len(seeds)} seed(s) {seeds}; "
+          f"{'higher' if higher_is_better(args.metric) else 'lower'} is better; rows ranked by mean. "
           f"Run `{attrs.get('run_id', '?')}`, commit `{attrs.get('git_commit', '?')[:12]}`"
           f"{' (dirty)' if attrs.get('git_dirty') == 'true' else ''}, {attrs.get('cpu', '')}, "
           f"{attrs.get('threads', '?')} threads.", ""]

@@ -30,6 +30,7 @@ usage:
   nmlab describe solver|update|regularizer|problem|task NAME
   nmlab describe --markdown            (the option reference of docs/SPEC.md)
   nmlab report RUN.h5 [--baseline SOLVER] [--x COLUMN]
+  nmlab bench [SPEC.yaml] [run options]  (a kernel-benchmark spec; default experiments/bench_spmm.yaml)
 
 Specs: docs/SPEC.md. Results: <out>/<name>/<run_id>.h5, with <out>/<name>/latest.h5 pointing at the newest.
 )";
@@ -120,6 +121,11 @@ int main(int argc, char** argv) {
     if (cmd == "list") return cmd_list(args);
     if (cmd == "describe") return cmd_describe(args);
     if (cmd == "report") return cmd_report(args);
+    if (cmd == "bench") {  // an ordinary run of a benchmark spec: timings land in HDF5 like any result
+      if (args.empty() || args[0].rfind("--", 0) == 0)
+        args.insert(args.begin(), std::string(NMLAB_SOURCE_DIR) + "/experiments/bench_spmm.yaml");
+      return cmd_run(args, false);
+    }
     std::cerr << "nmlab: error: unknown command '" << cmd << "'\n" << kUsage;
     return 2;
   } catch (const po::error& e) {

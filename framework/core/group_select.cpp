@@ -12,7 +12,7 @@ Mask topn_mask(const Weights& S, const NMPattern& p) {
   p.check_shape(S.rows(), S.cols());
   Mask mask(S.rows(), S.cols());
   auto& bits = mask.bits();
-#pragma omp parallel
+#pragma omp parallel if (S.size() > (1 << 16))  // tiny problems: no thread start-up
   {
     std::vector<int> order(p.m);
 #pragma omp for schedule(static)

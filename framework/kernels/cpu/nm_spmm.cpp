@@ -1,0 +1,304 @@
+// CPU N:M SpMM (fp32, OpenMP + AVX-512/AVX2), after XNNPACK's / "Fast Sparse ConvNets" scheme
+// (kernels.md §4): activations are packed into token panels, every stored weight is broadcast and
+// multiplied into contiguous panel rows selected by its column index (no gathers).
+//
+// Memory movement per (token panel p, row block) task:
+//   Xp[p]  : Kp x kNr floats, k-major, 64 B aligned; a kc x kNr slice (12 KiB) stays in L1 while
+//            all rows of the block pass over it.
+//   W      : values + int32 column per stored entry, streamed once per (panel, k block).
+//   Cb     : kMb x kNr accumulator block (thread-local), R rows x kNr tokens live in registers
+//            for one k block, then go back to Cb; copied to Y (valid tokens only) at the end.
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "framework/core/errors.hpp"
+#include "framework/kernels/nm_spmm.hpp"
+
+namespace nmlab::kernels::cpu {
+namespace {
+
+// ---- SIMD: one vector type per build -------------------------------------------------------------
+#if defined(__AVX512F__)
+struct Simd {
+  using V = __m512;
+  static constexpr int kWidth = 16;
+  static constexpr const char* kName = "avx512";
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const float* p) { return _mm512_load_ps(p); }
+  static void store(float* p, V v) { _mm512_store_ps(p, v); }
+  static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+};
+constexpr int kVecs = 8;  // kNr = 128 tokens
+constexpr int kRows = 3;  // 3 x 8 = 24 accumulators of 32 zmm
+#elif defined(__AVX2__) && defined(__FMA__)
+struct Simd {
+  using V = __m256;
+  static constexpr int kWidth = 8;
+  static constexpr const char* kName = "avx2";
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const float* p) { return _mm256_load_ps(p); }
+  static void store(float* p, V v) { _mm256_store_ps(p, v); }
+  static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+};
+constexpr int kVecs = 8;  // kNr = 64 tokens
+constexpr int kRows = 1;  // 8 accumulators of 16 ymm (+ broadcast + loads)
+#else
+struct Simd {
+  using V = float;
+  static constexpr int kWidth = 1;
+  static constexpr const char* kName = "scalar";
+  static V zero() { return 0.0f; }
+  static V load(const float* p) { return *p; }
+  static void store(float* p, V v) { *p = v; }
+  static V broadcast(const float* p) { return *p; }
+  static V fma(V a, V b, V c) { return a * b + c; }
+};
+constexpr int kVecs = 16;
+constexpr int kRows = 1;
+#endif
+
+constexpr int kNr = Simd::kWidth * kVecs;    // tokens per panel
+// Tuned on the build box (Xeon, AVX-512, 48 KiB L1d), single thread, 4096 x 4096 x 512 at 2:4:
+// k blocks of 24 (12 KiB panel slice) and 24-row tasks (12 KiB Cb) beat larger blocks (48/96 rows,
+// 32/64/128 k lose 5-25%): slice + Cb + weight streams must share L1 with room to spare.
+constexpr Index kKcTarget = 12288 / (4 * kNr);  // logical k per block: panel slice of 12 KiB
+constexpr Index kMb = 24;                       // rows per task (multiple of kRows)
+constexpr std::size_t kAlign = 64;
+
+struct AlignedFree {
+  void operator()(float* p) const { std::free(p); }
+};
+using AlignedBuffer = std::unique_ptr<float[], AlignedFree>;
+AlignedBuffer aligned_floats(std::size_t count) {
+  const std::size_t bytes = (count * sizeof(float) + kAlign - 1) / kAlign * kAlign;
+  return AlignedBuffer(static_cast<float*>(std::aligned_alloc(kAlign, std::max<std::size_t>(bytes, kAlign))));
+}
+
+/// acc[r][:] (+)= Σ_j val[r][j] Xp[kidx[r][j]][:] over the stored entries j of one k block, for R
+/// rows, with the R x kNr accumulator tile in registers.
+/// Also prefetches cache lines [0, pf_lines) of `pf` into L1: a share of the next k block's panel
+/// slice, so no row tile waits for L2/L3 when the block changes (the slice is read in index
+/// order, which the hardware prefetchers do not follow).
+template <int R>
+inline void micro_kernel(const float* const* val, const std::int32_t* const* kidx, Index nnz, const float* panel,
+                         float* const* c, bool first, const float* pf, Index pf_lines) {
+  typename Simd::V acc[R][kVecs];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < kVecs; ++v) acc[r][v] = first ? Simd::zero() : Simd::load(c[r] + v * Simd::kWidth);
+  for (Index j = 0; j < nnz; ++j) {
+    for (Index l = j; l < pf_lines; l += nnz) __builtin_prefetch(pf + 16 * l, 0, 3);  // 64 B line l, to L1
+    for (int r = 0; r < R; ++r) {
+      // acc[r] += w[r][j] x[k][:]   (one broadcast, kVecs FMAs with the panel row as memory operand)
+      const typename Simd::V w = Simd::broadcast(val[r] + j);
+      const float* x = panel + std::size_t(kidx[r][j]) * kNr;
+      for (int v = 0; v < kVecs; ++v) acc[r][v] = Simd::fma(w, Simd::load(x + v * Simd::kWidth), acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < kVecs; ++v) Simd::store(c[r] + v * Simd::kWidth, acc[r][v]);
+}
+
+// ---- few tokens (decode shapes) ------------------------------------------------------------------
+// With tokens <= 16 a 128-token panel would be mostly padding, and the product is bound by the
+// weight stream, so this path streams fp32 value + 1-byte in-group position per stored entry
+// (5 B, against 8 B for the two dense weights it replaces) and keeps X as Kp rows of 16 tokens (in
+// L2). R rows at a time give R independent FMA chains.
+constexpr int kNarrowTokens = 16;
+constexpr int kNarrowVecs = kNarrowTokens / Simd::kWidth;
+constexpr int kNarrowRows = 4;
+
+/// y[r][:] = Σ_groups Σ_q w[r][g n + q] Xn[g m + pos[r][g n + q]][:] for R rows starting at r.
+template <int R>
+inline void narrow_kernel(const PackedNM& W, const float* Xn, Index r, float* out) {
+  typename Simd::V acc[R][kNarrowVecs];
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < kNarrowVecs; ++v) acc[i][v] = Simd::zero();
+  const Index groups = W.padded_cols / W.m;
+  const float* val[R];
+  const std::uint8_t* pos[R];
+  for (int i = 0; i < R; ++i) {
+    val[i] = W.values.data() + std::size_t((r + i) * W.nnz_per_row);
+    pos[i] = W.pos.data() + std::size_t((r + i) * W.nnz_per_row);
+  }
+  for (Index g = 0; g < groups; ++g) {
+    const float* xg = Xn + std::size_t(g * W.m * kNarrowTokens);
+    for (int q = 0; q < W.n; ++q) {
+      const Index j = g * W.n + q;
+      for (int i = 0; i < R; ++i) {
+        // acc[i] += w[i][j] x[g m + pos[i][j]][:]
+        const typename Simd::V w = Simd::broadcast(val[i] + j);
+        const float* x = xg + std::size_t(pos[i][j]) * kNarrowTokens;
+        for (int v = 0; v < kNarrowVecs; ++v) acc[i][v] = Simd::fma(w, Simd::load(x + v * Simd::kWidth), acc[i][v]);
+      }
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < kNarrowVecs; ++v) Simd::store(out + i * kNarrowTokens + v * Simd::kWidth, acc[i][v]);
+}
+
+/// One token (SpMV): y[r] = Σ_g Σ_q w[r][g n + q] x[g m + pos[r][g n + q]], scalar loads (AVX-512
+/// gathers are slower here: the GDS microcode mitigation), 4 independent accumulators, 5 B streamed
+/// per stored entry. N is a template parameter for the common patterns (0 = run-time n).
+template <int N>
+void spmv_rows(const PackedNM& W, const float* x, float* y) {
+  const int n = N > 0 ? N : W.n, m = W.m;
+  const Index groups = W.padded_cols / m, nnz = W.nnz_per_row;
+  constexpr int kAcc = N > 0 ? 2 * N : 1;  // independent chains: two groups of N in flight
+#pragma omp parallel for schedule(static)
+  for (Index r = 0; r < W.rows; ++r) {
+    const float* v = W.values.data() + std::size_t(r * nnz);
+    const std::uint8_t* p = W.pos.data() + std::size_t(r * nnz);
+    float acc[kAcc] = {};
+    Index g = 0;
+    if constexpr (N > 0) {
+      for (; g + 2 <= groups; g += 2)
+        for (int q = 0; q < 2 * N; ++q) {
+          // y += w x[g m + pos]  (entry q of the two groups g, g+1)
+          const Index j = g * N + q;
+          acc[q] += v[j] * x[(g + q / N) * m + p[j]];
+        }
+    }
+    float sum = 0.0f;
+    for (int q = 0; q < kAcc; ++q) sum += acc[q];
+    for (; g < groups; ++g)
+      for (int q = 0; q < n; ++q) sum += v[g * n + q] * x[g * m + p[g * n + q]];
+    y[r] = sum;
+  }
+}
+
+void spmm_narrow(const PackedNM& W, const MatrixF& X, MatrixF& Y) {
+  const Index tokens = X.cols(), Kp = W.padded_cols;
+  if (tokens == 1) {
+    std::vector<float> x(static_cast<std::size_t>(Kp), 0.0f);
+    std::copy(X.data(), X.data() + W.cols, x.begin());
+    if (W.n == 2) spmv_rows<2>(W, x.data(), Y.data());
+    else if (W.n == 4) spmv_rows<4>(W, x.data(), Y.data());
+    else spmv_rows<0>(W, x.data(), Y.data());
+    return;
+  }
+  // Xn[k][t] = X[k][t], zero for t >= tokens and k >= d_in.
+  AlignedBuffer Xn = aligned_floats(std::size_t(Kp * kNarrowTokens));
+  std::fill(Xn.get(), Xn.get() + Kp * kNarrowTokens, 0.0f);
+  for (Index k = 0; k < W.cols; ++k)
+    std::memcpy(Xn.get() + k * kNarrowTokens, X.data() + k * tokens, std::size_t(tokens) * sizeof(float));
+  const Index blocks = (W.rows + kNarrowRows - 1) / kNarrowRows;
+#pragma omp parallel for schedule(static)
+  for (Index b = 0; b < blocks; ++b) {
+    alignas(64) float out[kNarrowRows * kNarrowTokens];
+    const Index r0 = b * kNarrowRows, count = std::min<Index>(kNarrowRows, W.rows - r0);
+    if (count == kNarrowRows) narrow_kernel<kNarrowRows>(W, Xn.get(), r0, out);
+    else
+      for (Index i = 0; i < count; ++i) narrow_kernel<1>(W, Xn.get(), r0 + i, out + i * kNarrowTokens);
+    for (Index i = 0; i < count; ++i)
+      std::memcpy(Y.data() + (r0 + i) * tokens, out + i * kNarrowTokens, std::size_t(tokens) * sizeof(float));
+  }
+}
+
+}  // namespace
+
+int panel_tokens() { return kNr; }
+const char* simd_path() { return Simd::kName; }
+
+PackedNM pack(const NMCompressed& W) {
+  PackedNM p;
+  p.n = W.n;
+  p.m = W.m;
+  p.rows = W.rows;
+  p.cols = W.cols;
+  p.padded_cols = W.padded_cols();
+  p.nnz_per_row = W.physical_cols();
+  p.values = W.values;
+  p.pos = W.indices;
+  p.kidx.resize(W.indices.size());
+  for (Index r = 0; r < W.rows; ++r)
+    for (Index j = 0; j < p.nnz_per_row; ++j)
+      p.kidx[std::size_t(r * p.nnz_per_row + j)] = std::int32_t(W.logical_col(r, j));
+  return p;
+}
+
+void spmm(const PackedNM& W, const MatrixF& X, MatrixF& Y) {
+  if (X.rows() != W.cols)
+    throw TensorError("SpMM shape mismatch: W is " + std::to_string(W.rows) + " x " + std::to_string(W.cols) +
+                      " but X has " + std::to_string(X.rows()) + " rows; X must be d_in x tokens");
+  const Index tokens = X.cols(), Kp = W.padded_cols, rows = W.rows;
+  Y.resize(rows, tokens);
+  if (rows == 0 || tokens == 0) return;
+  if (W.nnz_per_row == 0) { Y.setZero(); return; }
+  if (tokens <= kNarrowTokens) return spmm_narrow(W, X, Y);
+  const Index panels = (tokens + kNr - 1) / kNr;
+  // k block: a multiple of m, about kKcTarget logical columns; nnz per block = kc / m * n.
+  const Index kc = (kKcTarget + W.m - 1) / W.m * W.m;
+  const Index nnz_block = kc / W.m * W.n, k_blocks = (Kp + kc - 1) / kc;
+
+  // Xp[p][k][t] = X[k][p kNr + t], zero for k >= d_in (tail-group padding) and t >= tokens.
+  AlignedBuffer Xp = aligned_floats(std::size_t(panels * Kp * kNr));
+#pragma omp parallel for collapse(2) schedule(static)
+  for (Index p = 0; p < panels; ++p)
+    for (Index k = 0; k < Kp; ++k) {
+      float* dst = Xp.get() + std::size_t((p * Kp + k) * kNr);
+      const Index t0 = p * kNr, len = k < W.cols ? std::min<Index>(kNr, tokens - t0) : 0;
+      if (len > 0) std::memcpy(dst, X.data() + k * tokens + t0, std::size_t(len) * sizeof(float));
+      std::fill(dst + std::max<Index>(len, 0), dst + kNr, 0.0f);
+    }
+
+  const Index row_blocks = (rows + kMb - 1) / kMb;
+#pragma omp parallel
+  {
+    AlignedBuffer Cb = aligned_floats(std::size_t(kMb * kNr));
+#pragma omp for collapse(2) schedule(dynamic, 1)
+    for (Index p = 0; p < panels; ++p)
+      for (Index rb = 0; rb < row_blocks; ++rb) {
+        const Index r0 = rb * kMb, r1 = std::min(rows, r0 + kMb);
+        const float* panel = Xp.get() + std::size_t(p * Kp * kNr);
+        const Index tiles = (r1 - r0 + kRows - 1) / kRows, slice_lines = kc * kNr / 16;
+        const Index pf_lines = (slice_lines + tiles - 1) / tiles;
+        for (Index kb = 0; kb < k_blocks; ++kb) {
+          const Index j0 = kb * nnz_block, nnz = std::min(nnz_block, W.nnz_per_row - j0);
+          // The next k block's slice, split evenly over this block's row tiles.
+          const bool last = kb + 1 == k_blocks;
+          const float* next_slice = panel + std::size_t((kb + 1) * kc * kNr);
+          Index r = r0, tile = 0;
+          // Full R-row tiles, then single rows for the remainder.
+          for (; r + kRows <= r1; r += kRows) {
+            const float* val[kRows];
+            const std::int32_t* kidx[kRows];
+            float* c[kRows];
+            for (int i = 0; i < kRows; ++i) {
+              val[i] = W.values.data() + std::size_t((r + i) * W.nnz_per_row + j0);
+              kidx[i] = W.kidx.data() + std::size_t((r + i) * W.nnz_per_row + j0);
+              c[i] = Cb.get() + std::size_t((r + i - r0) * kNr);
+            }
+            micro_kernel<kRows>(val, kidx, nnz, panel, c, kb == 0, next_slice + tile * pf_lines * 16,
+                                last ? 0 : std::min(pf_lines, slice_lines - tile * pf_lines));
+            ++tile;
+          }
+          for (; r < r1; ++r) {
+            const float* val = W.values.data() + std::size_t(r * W.nnz_per_row + j0);
+            const std::int32_t* kidx = W.kidx.data() + std::size_t(r * W.nnz_per_row + j0);
+            float* c = Cb.get() + std::size_t((r - r0) * kNr);
+            micro_kernel<1>(&val, &kidx, nnz, panel, &c, kb == 0, nullptr, 0);
+          }
+        }
+        const Index t0 = p * kNr, len = std::min<Index>(kNr, tokens - t0);
+        for (Index r = r0; r < r1; ++r)
+          std::memcpy(Y.data() + r * tokens + t0, Cb.get() + std::size_t((r - r0) * kNr),
+                      std::size_t(len) * sizeof(float));
+      }
+  }
+}
+
+void spmm(const NMCompressed& W, const MatrixF& X, MatrixF& Y) {
+  check_spmm_shapes(W, X);
+  spmm(pack(W), X, Y);
+}
+
+}  // namespace nmlab::kernels::cpu
