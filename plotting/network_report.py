@@ -86,7 +86,7 @@ def main(argv=None):
 
     stem = os.path.splitext(path)[0]
     png = f"{stem}_network.png"
-    fig, (ax_acc, ax_err) = plt.subplots(1, 2, figsize=(13, 4.5))
+    fig, (ax_acc, ax_err) = plt.subplots(1, 2, figsize=(15, 4.8))
     patterns = list(groups)
     solvers = []
     for p in patterns:
@@ -111,13 +111,14 @@ def main(argv=None):
             if s not in groups[p]:
                 continue
             ys = [stats(cols, c, groups[p][s])[0] for c in layers]
-            ax_err.plot(range(len(layers)), ys, marker="o", linestyle=styles[k % len(styles)], color=f"C{j}",
+            color = plt.get_cmap("tab20")(j % 20) if len(solvers) > 10 else f"C{j}"
+            ax_err.plot(range(len(layers)), ys, marker="o", linestyle=styles[k % len(styles)], color=color,
                         label=f"{s} {p}")
     ax_err.set_xticks(range(len(layers)), [c[len("rel_error_"):] for c in layers])
     ax_err.set_yscale("log")
     ax_err.set_ylabel("rel_error (inputs of the pruned network)")
     ax_err.grid(alpha=0.3)
-    ax_err.legend(fontsize=6, ncol=2)
+    ax_err.legend(fontsize=6, ncol=1 + len(patterns) // 2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(attrs.get("experiment", ""))
     fig.tight_layout()
     fig.savefig(png, dpi=110)
