@@ -10,6 +10,7 @@
 #include "framework/builtins.hpp"
 #include "framework/core/errors.hpp"
 #include "framework/core/sha256.hpp"
+#include "framework/io/tensor_file.hpp"
 #include "framework/solvers/transposable.hpp"
 
 namespace nmlab {
@@ -95,6 +96,37 @@ std::vector<Expanded> expand(const SpecNode& n, const std::string& path, bool to
     partial = std::move(next);
   }
   return partial;
+}
+
+/// `layer_file` problems whose `tensor` is a glob ("layers.*.weight") become a sweep over the matching
+/// tensor names of their `weights` file, so one spec covers every layer of a model.
+void expand_tensor_globs(SpecNode& n) {
+  for (auto& c : n.children) expand_tensor_globs(c);
+  if (!n.is_map()) return;
+  const SpecNode* name = n.find("name");
+  if (!name || !name->is_scalar() || name->scalar != "layer_file") return;
+  for (size_t i = 0; i < n.keys.size(); ++i) {
+    SpecNode& tensor = n.children[i];
+    if (n.keys[i] != "tensor" || !tensor.is_scalar() || !is_tensor_glob(tensor.scalar)) continue;
+    const SpecNode* weights = n.find("weights");
+    if (!weights || !weights->is_scalar())
+      throw SpecError(tensor.where, "a tensor glob needs a single `weights:` file to match against");
+    std::vector<std::string> names;
+    try {
+      names = expand_tensor_glob(weights->scalar, tensor.scalar);
+    } catch (const Error& e) {
+      throw SpecError(tensor.where, e.what());
+    }
+    SpecNode list;
+    list.kind = SpecNode::Kind::seq;
+    list.where = tensor.where;
+    for (const auto& t : names) {
+      SpecNode item = tensor;
+      item.scalar = t;
+      list.children.push_back(item);
+    }
+    tensor = std::move(list);
+  }
 }
 
 // ---- strict readers -------------------------------------------------------------------------------
@@ -311,6 +343,8 @@ Spec load_spec_text(const std::string& text, const std::string& file, const std:
   if (!root.is_map()) throw SpecError(root.where, "a spec must be a map with at least `name:` (see docs/SPEC.md)");
   for (const auto& o : overrides) apply_override(root, o);
   check_keys(root, kTopLevelKeys, "the spec");
+  for (size_t i = 0; i < root.keys.size(); ++i)
+    if (root.keys[i] == "problem") expand_tensor_globs(root.children[i]);
 
   Spec spec;
   spec.file = file;

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "framework/core/errors.hpp"
+#include "framework/io/tensor_file.hpp"
+#include "tests/test_util.hpp"
 
 namespace nmlab {
 namespace {
@@ -125,6 +127,24 @@ TEST(Spec, OutOfRangeOptionSaysTheRule) {
   const std::string e = error_of(
       "name: x\nproblem: {name: correlated_groups, rho: 1.5}\npattern: {n: 2, m: 4}\nsolver: wanda\n", {}, true);
   EXPECT_NE(e.find("rho = 1.5 must be in [0, 1]"), std::string::npos) << e;
+}
+
+TEST(Spec, TensorGlobsBecomeASweepOverMatchingLayers) {
+  testing::TempDir dir;
+  const std::string model = dir.file("model.safetensors");
+  std::vector<NamedTensor> tensors;
+  for (const char* name : {"layers.10.weight", "layers.2.weight", "layers.2.bias", "head.weight"})
+    tensors.push_back(named_matrix(name, Weights::Ones(4, 8)));
+  write_safetensors(model, tensors);
+  const std::string text = "name: x\nproblem: {name: layer_file, weights: " + model +
+                           ", tensor: \"layers.*.weight\", gram: " + model + ", gram_tensor: head.weight}\n";
+  const Spec s = load_spec_text(text, "spec.yaml");
+  ASSERT_EQ(s.trials.size(), 2u);
+  std::set<std::string> got;
+  for (const auto& t : s.trials) got.insert(t.problem->params.find("tensor")->value);
+  EXPECT_EQ(got, (std::set<std::string>{"layers.2.weight", "layers.10.weight"}));
+  const std::string e = error_of("name: x\nproblem: {name: layer_file, weights: " + model + ", tensor: \"nope.*\"}\n");
+  EXPECT_NE(e.find("spec.yaml:2:"), std::string::npos) << e;
 }
 
 TEST(Spec, ResolvedYamlRoundTrips) {

@@ -26,7 +26,7 @@ std::string describe_entry(const std::string& kind, const E& e) {
   if (e.options.empty()) out << "  (no options)\n";
   for (const auto& o : e.options) {
     out << "  " << std::left << std::setw(22) << o.name << std::setw(8) << o.type << "default " << std::setw(10)
-        << o.default_value << (o.rule.empty() ? "" : "[" + o.rule + "]  ") << o.doc << "\n";
+        << o.default_value << " " << (o.rule.empty() ? "" : "[" + o.rule + "]  ") << o.doc << "\n";
   }
   return out.str();
 }
