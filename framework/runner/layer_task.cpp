@@ -27,7 +27,15 @@ class LayerTask final : public Task {
     if (!t.solver) throw SpecError("", "the layer task needs a `solver:` entry (see `nmlab list solvers`)");
     const auto& reg = builtins();
     const auto gen = reg.problems.make(t.problem->name, t.problem->params);
-    const auto [d_out, d_in] = gen->shape();
+    std::pair<Index, Index> shape;
+    try {
+      shape = gen->shape();  // layer files: reads headers only
+    } catch (const Error& e) {
+      const auto* located = dynamic_cast<const SpecError*>(&e);
+      if (located && !located->where().empty()) throw;
+      throw SpecError(t.problem->params.where(), "problem '" + t.problem->name + "': " + e.what());
+    }
+    const auto [d_out, d_in] = shape;
     const NMPattern& p = require_pattern(t);
     const auto solver = reg.solvers.make(t.solver->solver.name, t.solver->solver.params);  // located errors
     try {
