@@ -16,6 +16,7 @@
 #include <functional>
 #include <numeric>
 #include <random>
+#include <utility>
 
 #include "framework/builtins.hpp"
 #include "framework/core/errors.hpp"
@@ -448,6 +449,23 @@ TEST(NmElementary, RejectsNonFiniteAndBadShapes) {
   EXPECT_THROW(reg->prox(Z, 0.1, NMPattern{2, 4}), TensorError);
   Weights Y = Weights::Ones(2, 6);
   EXPECT_THROW(reg->prox(Y, 0.1, NMPattern{2, 4}), SpecError);
+}
+
+/// The finiteness check fused into the parallel row loop (a matrix large enough for the OpenMP path):
+/// a single NaN or ±Inf anywhere, including the last entry, is caught; finite rows are still proxed.
+TEST(NmElementary, FusedFiniteCheckOnLargeMatrices) {
+  const auto reg = make_reg("nm_elementary");
+  constexpr Index kRows = 64, kCols = 1024;  // 65536 entries: above the one-thread cut-off
+  const std::pair<Index, Index> spots[] = {{0, 0}, {5, 2}, {kRows - 1, kCols - 1}, {31, 517}};
+  for (const double bad : {std::nan(""), double(INFINITY), -double(INFINITY)})
+    for (const auto& [r, c] : spots) {
+      Weights Z = Weights::Constant(kRows, kCols, 0.5);
+      Z(r, c) = bad;
+      EXPECT_THROW(reg->prox(Z, 0.1, NMPattern{2, 4}), TensorError) << "entry (" << r << ", " << c << ") = " << bad;
+    }
+  Weights Z = Weights::Constant(kRows, kCols, 0.5);
+  EXPECT_NO_THROW(reg->prox(Z, 0.1, NMPattern{2, 4}));
+  EXPECT_TRUE(Z.allFinite());
 }
 
 }  // namespace
