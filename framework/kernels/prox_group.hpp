@@ -376,6 +376,96 @@ constexpr int kProxBatch = 8;
 /// Lock-step sweep cap of the batched path; lanes that need more continue one by one.
 constexpr int kProxBatchSweeps = 24;
 
+/// Lanes of prox24_candidate_lanes: the further starts after the first run, in lock step. Lanes
+/// 0..3 are c = ¼, ½, ¾, 1 in order 1→K, lanes 4..8 are c = 0, ¼, ½, ¾, 1 in order K→1.
+constexpr int kProxLaneStarts = 2 * kProxStarts - 1;
+NMLAB_HD constexpr int prox_lane_of_start(int s, int dir) { return dir == 0 ? s - 1 : kProxStarts - 1 + s; }
+
+/// Same result as prox24_candidate<K> with a finished first run (same starts, same choice), but the
+/// further starts, needed when the first run does not end at a strict interior minimum, run in lock
+/// step across lanes: each lane performs its start's exact sweeps (prox24_sweep, operation for
+/// operation; the compiler may contract multiply-adds differently in vector code) and freezes where
+/// prox24_descent_from would stop; a lane that is slow or still running after kProxBatchSweeps
+/// continues on its own. The runs are then examined in prox24_candidate's order, stopping at the
+/// first strict interior minimum, so the extra lock-step work of later starts never changes the result.
+template <int K>
+NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double tol, double tie, const double* first,
+                                            bool first_usable, double* best, double& f_best) {
+  constexpr int L = kProxLaneStarts;
+  constexpr int F = kProxStarts - 1;  // lanes [0, F) sweep 1→K, lanes [F, L) sweep K→1
+  if (first_usable) {
+    const bool inside = first[0] > 0.0 && first[1] > 0.0 && first[2] > 0.0 && (K == 3 || first[3] > 0.0) &&
+                        prox24_strict_minimum(first, K, tau);
+    const double f = prox24_objective(u, first, tau);
+    if (f < f_best - tie) {
+      f_best = f;
+      for (int i = 0; i < 4; ++i) best[i] = first[i];
+    }
+    if (inside) return;
+  }
+  // lane flags are doubles (1 = set) so that the stopping rule vectorises too
+  double w[4][L], prev[L], on[L], slow[L], sweeps[L];
+  for (int l = 0; l < L; ++l) {
+    const double c = prox_start_scale(l < F ? l + 1 : l - F);
+    for (int i = 0; i < 4; ++i) w[i][l] = i < K ? c * u[i] : 0.0;
+    prev[l] = INFINITY;
+    on[l] = 1.0;
+    slow[l] = sweeps[l] = 0.0;
+  }
+  const double coarse = kProxCoarseTol * (1.0 + u[0]);
+  for (int sweep = 0; sweep < kProxBatchSweeps; ++sweep) {
+    double alive = 0.0;
+    for (int l = 0; l < L; ++l) alive = alive > on[l] ? alive : on[l];
+    if (alive == 0.0) break;
+    double ch[L];
+    for (int l = 0; l < L; ++l) ch[l] = 0.0;
+    for (int s = 0; s < K; ++s) {
+      // w_i ← max(0, u_i − τ e2(w_{−i})): i = s on the forward lanes, i = K − 1 − s on the backward ones
+      for (int half = 0; half < 2; ++half) {
+        const int i = half == 0 ? s : K - 1 - s, j = (i + 1) & 3, k = (i + 2) & 3, m = (i + 3) & 3;
+        const int l0 = half == 0 ? 0 : F, l1 = half == 0 ? F : L;
+        NMLAB_SIMD
+        for (int l = l0; l < l1; ++l) {
+          const double a = w[j][l], b = w[k][l], c = w[m][l];
+          const double n = prox_pos(u[i] - tau * (a * (b + c) + b * c));
+          ch[l] += on[l] * fabs(n - w[i][l]);
+          w[i][l] = on[l] != 0.0 ? n : w[i][l];
+        }
+      }
+    }
+    // the stopping rule of prox24_descent_from: converged (d), or slow (s: then prox24_finish)
+    NMLAB_SIMD
+    for (int l = 0; l < L; ++l) {
+      const double d = ch[l] < tol ? 1.0 : 0.0;
+      const double s = d == 0.0 && ch[l] < coarse && ch[l] > kProxSlowRatio * prev[l] ? 1.0 : 0.0;
+      sweeps[l] += on[l];
+      slow[l] = on[l] * s != 0.0 ? 1.0 : slow[l];
+      const double go = on[l] * (1.0 - d) * (1.0 - s);
+      prev[l] = go != 0.0 ? ch[l] : prev[l];
+      on[l] = go;
+    }
+  }
+  // finish the runs in prox24_candidate's order, up to the first strict interior minimum
+  for (int s = 0; s < kProxStarts; ++s)
+    for (int dir = 0; dir < 2; ++dir) {
+      if (s == 0 && dir == 0) continue;
+      const int l = prox_lane_of_start(s, dir);
+      double v[4] = {w[0][l], w[1][l], w[2][l], w[3][l]};
+      bool usable = true;
+      if (slow[l] != 0.0) usable = prox24_finish<K>(u, tau, v, dir == 0, tol, int(sweeps[l]));
+      else if (on[l] != 0.0) usable = prox24_descent_from<K>(u, tau, v, dir == 0, tol, int(sweeps[l]), prev[l]);
+      if (!usable) continue;
+      const bool inside =
+          v[0] > 0.0 && v[1] > 0.0 && v[2] > 0.0 && (K == 3 || v[3] > 0.0) && prox24_strict_minimum(v, K, tau);
+      const double f = prox24_objective(u, v, tau);
+      if (f < f_best - tie) {
+        f_best = f;
+        for (int i = 0; i < 4; ++i) best[i] = v[i];
+      }
+      if (inside) return;
+    }
+}
+
 /// Same result as prox24_group on each of kProxBatch consecutive groups (z, out: 4·kProxBatch
 /// doubles, row-major groups; may alias). Every lane runs the scalar routine's first start (w = 0,
 /// order 1→K) in lock step, a lane freezing when prox24_descent would stop, so its arithmetic is the
@@ -423,28 +513,37 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     sweeps3[l] = sweeps4[l] = 0;
     for (int i = 0; i < 4; ++i) w3[i][l] = w4[i][l] = 0.0;
   }
-  // lock-step exact coordinate descent, order 1→K; frozen lanes keep their iterate
+  // lock-step exact coordinate descent, order 1→K; frozen lanes keep their iterate. Lane flags are
+  // doubles (1 = set) so that the stopping rule vectorises too.
+  double on3[B], on4[B], sl3[B], sl4[B], n3[B], n4[B];
+  for (int l = 0; l < B; ++l) {
+    on3[l] = live3[l] ? 1.0 : 0.0;
+    on4[l] = live4[l] ? 1.0 : 0.0;
+    sl3[l] = sl4[l] = n3[l] = n4[l] = 0.0;
+  }
   for (int sweep = 0; sweep < kProxBatchSweeps; ++sweep) {
-    bool any = false;
-    for (int l = 0; l < B; ++l) any = any || live3[l] || live4[l];
-    if (!any) break;
-    double ch3[B], ch4[B], on3[B], on4[B];
+    double alive3 = 0.0, alive4 = 0.0;
+    NMLAB_SIMD
     for (int l = 0; l < B; ++l) {
-      ch3[l] = ch4[l] = 0.0;
-      on3[l] = live3[l] ? 1.0 : 0.0;
-      on4[l] = live4[l] ? 1.0 : 0.0;
+      alive3 = alive3 > on3[l] ? alive3 : on3[l];
+      alive4 = alive4 > on4[l] ? alive4 : on4[l];
     }
+    if (alive3 == 0.0 && alive4 == 0.0) break;
+    double ch3[B], ch4[B];
+    for (int l = 0; l < B; ++l) ch3[l] = ch4[l] = 0.0;
     for (int i = 0; i < 4; ++i) {
-      // K = 4: w_i ← max(0, u_i − τ e2(w_{−i}))
       const int j = (i + 1) & 3, k = (i + 2) & 3, m = (i + 3) & 3;
-      NMLAB_SIMD
-      for (int l = 0; l < B; ++l) {
-        const double a = w4[j][l], b = w4[k][l], c = w4[m][l];
-        const double n = prox_pos(u[i][l] - tau * (a * (b + c) + b * c));
-        ch4[l] += on4[l] * fabs(n - w4[i][l]);
-        w4[i][l] = on4[l] != 0.0 ? n : w4[i][l];
+      // K = 4: w_i ← max(0, u_i − τ e2(w_{−i}))
+      if (alive4 != 0.0) {
+        NMLAB_SIMD
+        for (int l = 0; l < B; ++l) {
+          const double a = w4[j][l], b = w4[k][l], c = w4[m][l];
+          const double n = prox_pos(u[i][l] - tau * (a * (b + c) + b * c));
+          ch4[l] += on4[l] * fabs(n - w4[i][l]);
+          w4[i][l] = on4[l] != 0.0 ? n : w4[i][l];
+        }
       }
-      if (i == 3) break;
+      if (i == 3 || alive3 == 0.0) continue;
       // K = 3 (w3[3] stays 0)
       NMLAB_SIMD
       for (int l = 0; l < B; ++l) {
@@ -454,19 +553,30 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
         w3[i][l] = on3[l] != 0.0 ? n : w3[i][l];
       }
     }
+    // the stopping rule of prox24_descent_from: converged (d), or slow (s: then prox24_finish)
+    NMLAB_SIMD
     for (int l = 0; l < B; ++l) {
-      // the stopping rule of prox24_descent_from: converged, or slow (then prox24_finish)
-      const bool done3 = ch3[l] < tol[l], s3 = !done3 && ch3[l] < coarse[l] && ch3[l] > kProxSlowRatio * prev3[l];
-      const bool done4 = ch4[l] < tol[l], s4 = !done4 && ch4[l] < coarse[l] && ch4[l] > kProxSlowRatio * prev4[l];
-      sweeps3[l] += live3[l] ? 1 : 0;
-      sweeps4[l] += live4[l] ? 1 : 0;
-      slow3[l] = slow3[l] || (live3[l] && s3);
-      slow4[l] = slow4[l] || (live4[l] && s4);
-      prev3[l] = live3[l] && !done3 && !s3 ? ch3[l] : prev3[l];
-      prev4[l] = live4[l] && !done4 && !s4 ? ch4[l] : prev4[l];
-      live3[l] = live3[l] && !done3 && !s3;
-      live4[l] = live4[l] && !done4 && !s4;
+      const double d3 = ch3[l] < tol[l] ? 1.0 : 0.0, d4 = ch4[l] < tol[l] ? 1.0 : 0.0;
+      const double s3 = d3 == 0.0 && ch3[l] < coarse[l] && ch3[l] > kProxSlowRatio * prev3[l] ? 1.0 : 0.0;
+      const double s4 = d4 == 0.0 && ch4[l] < coarse[l] && ch4[l] > kProxSlowRatio * prev4[l] ? 1.0 : 0.0;
+      n3[l] += on3[l];
+      n4[l] += on4[l];
+      sl3[l] = on3[l] * s3 != 0.0 ? 1.0 : sl3[l];
+      sl4[l] = on4[l] * s4 != 0.0 ? 1.0 : sl4[l];
+      const double go3 = on3[l] * (1.0 - d3) * (1.0 - s3), go4 = on4[l] * (1.0 - d4) * (1.0 - s4);
+      prev3[l] = go3 != 0.0 ? ch3[l] : prev3[l];
+      prev4[l] = go4 != 0.0 ? ch4[l] : prev4[l];
+      on3[l] = go3;
+      on4[l] = go4;
     }
+  }
+  for (int l = 0; l < B; ++l) {
+    live3[l] = on3[l] != 0.0;
+    live4[l] = on4[l] != 0.0;
+    slow3[l] = sl3[l] != 0.0;
+    slow4[l] = sl4[l] != 0.0;
+    sweeps3[l] = int(n3[l]);
+    sweeps4[l] = int(n4[l]);
   }
   // per lane: finish the first runs, further starts if needed, choose, un-sort and re-sign
   for (int l = 0; l < B; ++l) {
@@ -479,13 +589,13 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
       bool usable = true;
       if (slow3[l]) usable = prox24_finish<3>(uu, tau, a, true, tol[l], sweeps3[l]);
       else if (live3[l]) usable = prox24_descent_from<3>(uu, tau, a, true, tol[l], sweeps3[l], prev3[l]);
-      prox24_candidate<3>(uu, tau, tol[l], tie, a, usable, best, f_best);
+      prox24_candidate_lanes<3>(uu, tau, tol[l], tie, a, usable, best, f_best);
     }
     if (try4[l]) {
       bool usable = true;
       if (slow4[l]) usable = prox24_finish<4>(uu, tau, b, true, tol[l], sweeps4[l]);
       else if (live4[l]) usable = prox24_descent_from<4>(uu, tau, b, true, tol[l], sweeps4[l], prev4[l]);
-      prox24_candidate<4>(uu, tau, tol[l], tie, b, usable, best, f_best);
+      prox24_candidate_lanes<4>(uu, tau, tol[l], tie, b, usable, best, f_best);
     }
     if (tau <= 0.0)
       for (int i = 0; i < 4; ++i) best[i] = uu[i];

@@ -40,18 +40,30 @@ class NmElementary final : public Regularizer {
   void prox(Weights& Z, double tau, const NMPattern& p) const override {
     NMLAB_ASSERT(tau >= 0, "prox step tau must be non-negative");
     check_groups(Z, p, "prox");
-    check_finite(Z, "prox input Z");
     const bool two_four = p.n == 2 && p.m == 4;
-    // Rows are independent; each group is an O(1) exact solve (prox_group.hpp).
-#pragma omp parallel for schedule(static) if (Z.size() >= kParallelMinEntries)
+    // Rows are independent; each group is an O(1) exact solve (prox_group.hpp). The finiteness check
+    // of Z is fused into the row loop (a separate serial pass cost as much as the prox late in a run):
+    // a row with a NaN/Inf is left as it is and reported after the loop (TensorError; the other rows
+    // may already be proxed then).
+    bool non_finite = false;
+#pragma omp parallel for schedule(static) reduction(|| : non_finite) if (Z.size() >= kParallelMinEntries)
     for (Index r = 0; r < Z.rows(); ++r) {
       double* row = Z.row(r).data();
+      // probe = Σ_c 0·z_c is NaN exactly when some z_c is NaN or ±Inf
+      double probe = 0.0;
+#pragma omp simd reduction(+ : probe)
+      for (Index c = 0; c < Z.cols(); ++c) probe += 0.0 * row[c];
+      if (probe != probe) {
+        non_finite = true;
+        continue;
+      }
       if (two_four) {
         kernels::prox24_groups(row, Z.cols() / 4, tau, row);  // SIMD batches of 8 groups
         continue;
       }
       for (Index g = 0; g < Z.cols(); g += p.m) kernels::prox_nm_group(row + g, p.n, p.m, tau, row + g);
     }
+    if (non_finite) check_finite(Z, "prox input Z");  // throws TensorError naming the first bad entry
   }
 };
 

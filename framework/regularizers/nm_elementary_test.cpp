@@ -13,8 +13,10 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <numeric>
 #include <random>
+#include <utility>
 
 #include "framework/builtins.hpp"
 #include "framework/core/errors.hpp"
@@ -267,6 +269,49 @@ TEST(ProxGroup24, BatchedPathEqualsScalarPath) {
   EXPECT_EQ(differ, 0);
 }
 
+/// The further starts of the batched path (prox24_candidate_lanes: lock step across lanes) against the
+/// sequential multi-start (prox24_candidate) from the same finished first run, on random and near-tie
+/// groups whose first run does NOT end at a strict interior minimum (the groups that need them).
+TEST(ProxGroup24, LaneStartsEqualSequentialStarts) {
+  constexpr int kWanted = 4000;  // fallback groups per K
+  std::mt19937_64 g(913);
+  long seen[2] = {0, 0}, differ = 0;
+  for (long k = 0; (seen[0] < kWanted || seen[1] < kWanted) && k < 4000000; ++k) {
+    const Case c = (k % 2) ? random_case(g) : near_tie_case(g);
+    std::array<double, 4> u;
+    for (int i = 0; i < 4; ++i) u[i] = std::abs(c.z[i]);
+    std::sort(u.begin(), u.end(), std::greater<>());
+    if (!(u[3] > 0.0)) continue;
+    const double tol = kernels::kProxSweepTol * (1.0 + u[0]);
+    const double f2 = 0.5 * (u[2] * u[2] + u[3] * u[3]), tie = kernels::kProxTieRel * f2;
+    for (int K = 3; K <= 4; ++K) {
+      double first[4] = {0.0, 0.0, 0.0, 0.0};
+      const bool usable = K == 3 ? kernels::prox24_descent<3>(u.data(), c.tau, first, true, tol)
+                                 : kernels::prox24_descent<4>(u.data(), c.tau, first, true, tol);
+      const bool inside = usable && first[0] > 0 && first[1] > 0 && first[2] > 0 && (K == 3 || first[3] > 0) &&
+                          kernels::prox24_strict_minimum(first, K, c.tau);
+      if (inside || seen[K - 3] >= kWanted) continue;
+      ++seen[K - 3];
+      double a[4] = {u[0], u[1], 0.0, 0.0}, b[4] = {u[0], u[1], 0.0, 0.0};
+      double fa = f2, fb = f2;
+      if (K == 3) {
+        kernels::prox24_candidate<3>(u.data(), c.tau, tol, tie, first, usable, a, fa);
+        kernels::prox24_candidate_lanes<3>(u.data(), c.tau, tol, tie, first, usable, b, fb);
+      } else {
+        kernels::prox24_candidate<4>(u.data(), c.tau, tol, tie, first, usable, a, fa);
+        kernels::prox24_candidate_lanes<4>(u.data(), c.tau, tol, tie, first, usable, b, fb);
+      }
+      // same candidate (the lanes run the same sweeps; allow FMA contraction in vector code)
+      bool same = std::abs(fa - fb) <= kObjRelTol * (kF64Tol + f2);
+      for (int i = 0; i < 4; ++i) same = same && std::abs(a[i] - b[i]) <= kObjRelTol * (1.0 + u[0]);
+      differ += !same;
+    }
+  }
+  EXPECT_EQ(seen[0], kWanted) << "too few K = 3 groups whose first run is not interior: the test is vacuous";
+  EXPECT_EQ(seen[1], kWanted) << "too few K = 4 groups whose first run is not interior: the test is vacuous";
+  EXPECT_EQ(differ, 0);
+}
+
 // ---- general N:M ----------------------------------------------------------------------------------
 
 constexpr int kNmRefStarts = 48;
@@ -404,6 +449,23 @@ TEST(NmElementary, RejectsNonFiniteAndBadShapes) {
   EXPECT_THROW(reg->prox(Z, 0.1, NMPattern{2, 4}), TensorError);
   Weights Y = Weights::Ones(2, 6);
   EXPECT_THROW(reg->prox(Y, 0.1, NMPattern{2, 4}), SpecError);
+}
+
+/// The finiteness check fused into the parallel row loop (a matrix large enough for the OpenMP path):
+/// a single NaN or ±Inf anywhere, including the last entry, is caught; finite rows are still proxed.
+TEST(NmElementary, FusedFiniteCheckOnLargeMatrices) {
+  const auto reg = make_reg("nm_elementary");
+  constexpr Index kRows = 64, kCols = 1024;  // 65536 entries: above the one-thread cut-off
+  const std::pair<Index, Index> spots[] = {{0, 0}, {5, 2}, {kRows - 1, kCols - 1}, {31, 517}};
+  for (const double bad : {std::nan(""), double(INFINITY), -double(INFINITY)})
+    for (const auto& [r, c] : spots) {
+      Weights Z = Weights::Constant(kRows, kCols, 0.5);
+      Z(r, c) = bad;
+      EXPECT_THROW(reg->prox(Z, 0.1, NMPattern{2, 4}), TensorError) << "entry (" << r << ", " << c << ") = " << bad;
+    }
+  Weights Z = Weights::Constant(kRows, kCols, 0.5);
+  EXPECT_NO_THROW(reg->prox(Z, 0.1, NMPattern{2, 4}));
+  EXPECT_TRUE(Z.allFinite());
 }
 
 }  // namespace

@@ -59,6 +59,12 @@ double largest_eigenvalue(const SymMatrix& H, int iters, RngStream rng) {
   return std::max(lambda, (H * v).norm());
 }
 
+/// Z = W − η G in place, rows in parallel (a serial Eigen expression cost ~⅓ of the prox late in a run).
+void gradient_step(Weights& W, const Weights& G, double eta) {
+#pragma omp parallel for schedule(static) if (W.size() >= kParallelMinEntries)
+  for (Index r = 0; r < W.rows(); ++r) W.row(r) -= eta * G.row(r);
+}
+
 class ProxSolver final : public SolverWithOptions<ProxOptions> {
  public:
   using SolverWithOptions::SolverWithOptions;
@@ -125,7 +131,7 @@ class ProxSolver final : public SolverWithOptions<ProxOptions> {
       if (it == 0) res.summary.objective_initial = objective_trace.back();
       // Z = W − η G;  W ← prox_{ηλR}(Z)  (group-wise, rows in parallel)
       phase.restart();
-      W -= eta * G;
+      gradient_step(W, G, eta);
       reg->prox(W, eta * lambda, p);
       time_prox += phase.seconds();
       open_groups = groups_not_nm(W, p);
