@@ -3,14 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "framework/core/errors.hpp"
-#include "framework/solvers/sota_test_util.hpp"
+#include "framework/solvers/solver_test_util.hpp"
 
 namespace nmlab {
 namespace {
 
-using sota_test::correlated;
-using sota_test::run_solver;
-using sota_test::solver_weights;
+using solver_test::correlated;
+using solver_test::run_solver;
+using solver_test::solver_weights;
 
 constexpr double kAdmmTol = 1e-7;       // fast vs reference weights, max abs difference
 constexpr double kMonotoneTol = 1e-12;  // "not worse" comparisons of losses, relative
@@ -22,7 +22,7 @@ Weights reference_project(const Weights& Z, const NMPattern& p) {
     for (Index g = 0; g < Z.cols(); g += p.m) {
       std::vector<double> s;
       for (Index j = 0; j < p.m; ++j) s.push_back(Z(r, g + j) * Z(r, g + j));
-      for (int k : sota_test::top_n(s, p.n)) D(r, g + k) = Z(r, g + k);
+      for (int k : solver_test::top_n(s, p.n)) D(r, g + k) = Z(r, g + k);
     }
   return D;
 }
@@ -143,7 +143,7 @@ TEST(Alps, BeatsMagnitudeOnCorrelatedInputs) {
 
 TEST(Alps, ValidMasksWithTiesDeadInputsAndLargeM) {
   for (const NMPattern p : {NMPattern{2, 4}, NMPattern{4, 8}, NMPattern{8, 16}, NMPattern{1, 16}}) {
-    const LayerProblem prob = sota_test::ties_and_dead(5, 32, {0, 1, 2, 3, 17, 31}, 2);
+    const LayerProblem prob = solver_test::ties_and_dead(5, 32, {0, 1, 2, 3, 17, 31}, 2);
     const SolveResult res = run_solver("alps", Params(), prob, p);
     EXPECT_FALSE(res.mask.violation(p).has_value()) << p.str() << ": " << res.mask.violation(p).value_or("");
     ASSERT_TRUE(res.W);

@@ -2,6 +2,8 @@
 // and no other solver (+ masked_lstsq) beats it.
 #include <gtest/gtest.h>
 
+#include "framework/solvers/solver_test_util.hpp"
+
 #include <Eigen/QR>
 
 #include "framework/builtins.hpp"
@@ -12,17 +14,10 @@ namespace {
 
 constexpr double kLossRelTol = 1e-10;
 
-LayerProblem toy(long d_out, long d_in, double rho, std::uint64_t seed) {
-  Params params;
-  params.set("d_out", std::to_string(d_out)).set("d_in", std::to_string(d_in)).set("rho", to_text(rho));
-  RngStream rng(seed);
-  return builtins().problems.make("correlated_groups", params)->make(rng);
-}
+using solver_test::solve;
 
-SolveResult solve(const std::string& solver, const LayerProblem& prob, const NMPattern& p, Params params = {}) {
-  Context ctx;
-  ctx.rng = RngStream(1);
-  return builtins().solvers.make(solver, params)->solve(prob, p, ctx);
+LayerProblem toy(Index d_out, Index d_in, double rho, std::uint64_t seed) {
+  return solver_test::correlated(d_out, d_in, rho, seed);
 }
 
 /// Per-row least squares on the mask's support, by a plain dense solve (independent of the

@@ -3,6 +3,8 @@
 // solvers (error never rises, converges towards masked_lstsq).
 #include <gtest/gtest.h>
 
+#include "framework/solvers/solver_test_util.hpp"
+
 #include "framework/builtins.hpp"
 #include "framework/core/errors.hpp"
 
@@ -13,17 +15,10 @@ constexpr double kLossRelTol = 1e-10;
 /// masked_gd with many steps must reach masked_lstsq to this relative loss gap.
 constexpr double kGdConvergedRel = 1e-6;
 
-LayerProblem toy(long d_out, long d_in, double rho, std::uint64_t seed) {
-  Params params;
-  params.set("d_out", std::to_string(d_out)).set("d_in", std::to_string(d_in)).set("rho", to_text(rho));
-  RngStream rng(seed);
-  return builtins().problems.make("correlated_groups", params)->make(rng);
-}
+using solver_test::solve;
 
-SolveResult solve(const std::string& solver, const LayerProblem& prob, const NMPattern& p, Params params = {}) {
-  Context ctx;
-  ctx.rng = RngStream(1);
-  return builtins().solvers.make(solver, params)->solve(prob, p, ctx);
+LayerProblem toy(Index d_out, Index d_in, double rho, std::uint64_t seed) {
+  return solver_test::correlated(d_out, d_in, rho, seed);
 }
 
 /// W0 with the magnitude mask: the baseline the prox iterate must beat.

@@ -5,14 +5,14 @@
 #include "framework/core/errors.hpp"
 #include "framework/solvers/dense_linalg.hpp"
 #include "framework/solvers/score_mask.hpp"
-#include "framework/solvers/sota_test_util.hpp"
+#include "framework/solvers/solver_test_util.hpp"
 
 namespace nmlab {
 namespace {
 
-using sota_test::correlated;
-using sota_test::run_solver;
-using sota_test::solver_weights;
+using solver_test::correlated;
+using solver_test::run_solver;
+using solver_test::solver_weights;
 
 constexpr double kLinalgTol = 1e-10;   // relative error of the triangular/Cholesky identities
 constexpr double kSweepTol = 1e-9;     // blocked sweep vs reference, max abs weight difference
@@ -45,7 +45,7 @@ Reference reference_sparsegpt(const LayerProblem& prob, const NMPattern& p, doub
           const double u2 = Eigen::MatrixXd(H.bottomRightCorner(d - j, d - j)).inverse()(0, 0);
           s.push_back(W(r, j) * W(r, j) / u2);
         }
-        for (int k : sota_test::top_n(s, p.n)) mask.set(r, i + k, true);
+        for (int k : solver_test::top_n(s, p.n)) mask.set(r, i + k, true);
       }
     }
     const Eigen::MatrixXd Hi = Eigen::MatrixXd(H.bottomRightCorner(d - i, d - i)).inverse();
@@ -150,7 +150,7 @@ TEST(SparseGpt, DiagonalHessianGivesWandasMaskAndNoUpdate) {
 
 TEST(SparseGpt, ValidMasksWithTiesDeadInputsAndLargeM) {
   for (const NMPattern p : {NMPattern{2, 4}, NMPattern{1, 4}, NMPattern{4, 8}, NMPattern{8, 16}, NMPattern{15, 16}}) {
-    const LayerProblem prob = sota_test::ties_and_dead(5, 32, {0, 1, 2, 3, 17, 31}, 2);
+    const LayerProblem prob = solver_test::ties_and_dead(5, 32, {0, 1, 2, 3, 17, 31}, 2);
     const SolveResult res = run_solver("sparsegpt", sgpt_params(16), prob, p);
     EXPECT_FALSE(res.mask.violation(p).has_value()) << p.str() << ": " << res.mask.violation(p).value_or("");
     ASSERT_TRUE(res.W);

@@ -1,5 +1,5 @@
 #pragma once
-// Test helpers shared by sparsegpt_test.cpp and alps_test.cpp: toy problems from the registry, a
+// Test helpers shared by the solver tests: toy problems from the registry, a
 // plain per-group top-n (the oracle for masks), and running a solver by name.
 #include <algorithm>
 #include <numeric>
@@ -8,7 +8,7 @@
 
 #include "framework/builtins.hpp"
 
-namespace nmlab::sota_test {
+namespace nmlab::solver_test {
 
 /// correlated_groups (rho = feature correlation) with a fixed seed.
 inline LayerProblem correlated(Index d_out, Index d_in, double rho, std::uint64_t seed) {
@@ -34,6 +34,11 @@ inline SolveResult run_solver(const std::string& name, const Params& params, con
   return builtins().solvers.make(name, params)->solve(prob, p, ctx);
 }
 
+/// The same, arguments in problem-first order, options last (defaults when omitted).
+inline SolveResult solve(const std::string& name, const LayerProblem& prob, const NMPattern& p, const Params& params = {}) {
+  return run_solver(name, params, prob, p);
+}
+
 /// Weights the solver produced, restricted to its mask (what the layer task scores).
 inline Weights solver_weights(const SolveResult& r, const LayerProblem& prob) {
   return r.W ? r.mask.apply(*r.W) : r.mask.apply(prob.W0);
@@ -51,4 +56,4 @@ inline LayerProblem ties_and_dead(Index d_out, Index d_in, const std::vector<Ind
   return LayerProblem::from_gram(std::move(W0), std::move(H));
 }
 
-}  // namespace nmlab::sota_test
+}  // namespace nmlab::solver_test
