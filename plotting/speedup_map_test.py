@@ -5,26 +5,14 @@ import sys
 import tempfile
 import unittest
 
-import h5py
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import speedup_map  # noqa: E402
+from report_test import write_results  # noqa: E402
 
 
 def write_summary(path, rows):
-    with h5py.File(path, "w") as f:
-        f.attrs["experiment"] = "bench_spmm"
-        s = f.create_group("summary")
-        f.create_group("trials")
-        for col in rows[0]:
-            vals = [r[col] for r in rows]
-            if isinstance(vals[0], str):
-                s.create_dataset(col, data=np.array(vals, dtype=object), dtype=h5py.string_dtype())
-            elif col in ("trial", "seed"):
-                s.create_dataset(col, data=np.array(vals, dtype=np.int64))
-            else:
-                s.create_dataset(col, data=np.array(vals, dtype=np.float64))
+    write_results(path, rows, {"experiment": "bench_spmm"})
 
 
 class SpeedupMapTest(unittest.TestCase):
