@@ -23,15 +23,22 @@ void gemm(const MatrixF& W, const MatrixF& X, MatrixF& Y);
 
 namespace cpu {
 
-/// Weights prepared once for the CPU kernel: per stored entry its fp32 value and its absolute
-/// logical column k (int32), so the hot loop does no index decoding. Weights are static in
-/// inference, so this is not part of a product's cost; X is packed inside every spmm call.
+/// Weights prepared once for the CPU kernel. Weights are static in inference, so this is not part
+/// of a product's cost; X is packed inside every spmm call.
+/// The tile stream holds every stored entry once, in the order the kernel reads it: for each block
+/// of rows, each k block of k_block() logical columns, each tile of R rows (rows past the end
+/// padded with zero weights), each stored entry j of the block, each row of the tile: its fp32
+/// value and its column inside the k block (1 byte), so the hot loop reads one sequential stream
+/// and decodes nothing.
 struct PackedNM {
   int n = 2, m = 4;
   Index rows = 0, cols = 0, padded_cols = 0, nnz_per_row = 0;
-  std::vector<float> values;        ///< rows x nnz_per_row
-  std::vector<std::int32_t> kidx;   ///< rows x nnz_per_row, logical column of each value
-  std::vector<std::uint8_t> pos;    ///< rows x nnz_per_row, position inside the group (few-token path)
+  std::vector<float> values;          ///< rows x nnz_per_row, row-major (few-token paths)
+  std::vector<std::uint8_t> pos;      ///< rows x nnz_per_row, position inside the group (few-token paths)
+  std::vector<float> tile_values;     ///< the tile stream's values
+  std::vector<std::uint8_t> tile_k;   ///< the tile stream's columns, relative to their k block
+  /// Logical columns per k block of the panel kernel (a multiple of m, at most 256).
+  Index k_block() const;
 };
 PackedNM pack(const NMCompressed& W);
 

@@ -3,9 +3,12 @@
 // multiplied into contiguous panel rows selected by its column index (no gathers).
 //
 // Memory movement per (token panel p, row block) task:
-//   Xp[p]  : Kp x kNr floats, k-major, 64 B aligned; a kc x kNr slice (12 KiB) stays in L1 while
-//            all rows of the block pass over it.
-//   W      : values + int32 column per stored entry, streamed once per (panel, k block).
+//   Xp[p]  : Kp x kNr floats, k-major, 64 B aligned; a kc x kNr slice (32 KiB) stays in L1 while
+//            all rows of the block pass over it; the next slice is prefetched meanwhile.
+//   W      : one sequential "tile stream" per row block, in exactly the order the loops read it
+//            (value + 1-byte k inside the slice per stored entry, 5 B), so the hardware
+//            prefetcher follows it. Streaming values and columns row by row (two arrays, 24
+//            jumps per k block) cost 15-20% of the product.
 //   Cb     : kMb x kNr accumulator block (thread-local), R rows x kNr tokens live in registers
 //            for one k block, then go back to Cb; copied to Y (valid tokens only) at the end.
 #if defined(__AVX2__) || defined(__AVX512F__)
@@ -67,11 +70,11 @@ constexpr int kRows = 1;
 #endif
 
 constexpr int kNr = Simd::kWidth * kVecs;    // tokens per panel
-// Tuned on the build box (Xeon, AVX-512, 48 KiB L1d), single thread, 4096 x 4096 x 512 at 2:4:
-// k blocks of 24 (12 KiB panel slice) and 24-row tasks (12 KiB Cb) beat larger blocks (48/96 rows,
-// 32/64/128 k lose 5-25%): slice + Cb + weight streams must share L1 with room to spare.
-constexpr Index kKcTarget = 12288 / (4 * kNr);  // logical k per block: panel slice of 12 KiB
-constexpr Index kMb = 24;                       // rows per task (multiple of kRows)
+// Tuned on the build box (Xeon, AVX-512, 48 KiB L1d), 4096 x 4096 x 512 and 11008 x 4096 x 512 at
+// 2:4, with the tile stream: k blocks of 64 (32 KiB slice) and 96-row tasks beat 24/32/48/96 k and
+// 24/48/192/384 rows by 3-15%. Larger slices only paid off once the weights became one stream.
+constexpr Index kKcTarget = 64;  // logical k per block (a multiple of m is used); < 256 for the 1-byte k
+constexpr Index kMb = 32 * kRows;  // rows per task (multiple of kRows)
 constexpr std::size_t kAlign = 64;
 
 struct AlignedFree {
@@ -83,28 +86,29 @@ AlignedBuffer aligned_floats(std::size_t count) {
   return AlignedBuffer(static_cast<float*>(std::aligned_alloc(kAlign, std::max<std::size_t>(bytes, kAlign))));
 }
 
-/// acc[r][:] (+)= Σ_j val[r][j] Xp[kidx[r][j]][:] over the stored entries j of one k block, for R
-/// rows, with the R x kNr accumulator tile in registers.
+/// acc[r][:] (+)= Σ_j val[j R + r] slice[k[j R + r]][:] over the nnz stored entries per row of one
+/// k block, for the R rows of one tile (entries interleaved j-major, row-minor: the tile stream),
+/// with the R x kNr accumulator tile in registers.
 /// Also prefetches cache lines [0, pf_lines) of `pf` into L1: a share of the next k block's panel
 /// slice, so no row tile waits for L2/L3 when the block changes (the slice is read in index
 /// order, which the hardware prefetchers do not follow).
 template <int R>
-inline void micro_kernel(const float* const* val, const std::int32_t* const* kidx, Index nnz, const float* panel,
-                         float* const* c, bool first, const float* pf, Index pf_lines) {
+inline void micro_kernel(const float* val, const std::uint8_t* k, Index nnz, const float* slice, float* c,
+                         bool first, const float* pf, Index pf_lines) {
   typename Simd::V acc[R][kVecs];
   for (int r = 0; r < R; ++r)
-    for (int v = 0; v < kVecs; ++v) acc[r][v] = first ? Simd::zero() : Simd::load(c[r] + v * Simd::kWidth);
+    for (int v = 0; v < kVecs; ++v) acc[r][v] = first ? Simd::zero() : Simd::load(c + r * kNr + v * Simd::kWidth);
   for (Index j = 0; j < nnz; ++j) {
     for (Index l = j; l < pf_lines; l += nnz) __builtin_prefetch(pf + 16 * l, 0, 3);  // 64 B line l, to L1
     for (int r = 0; r < R; ++r) {
-      // acc[r] += w[r][j] x[k][:]   (one broadcast, kVecs FMAs with the panel row as memory operand)
-      const typename Simd::V w = Simd::broadcast(val[r] + j);
-      const float* x = panel + std::size_t(kidx[r][j]) * kNr;
+      // acc[r] += w x[k][:]   (one broadcast, kVecs FMAs with the panel row as memory operand)
+      const typename Simd::V w = Simd::broadcast(val + j * R + r);
+      const float* x = slice + std::size_t(k[j * R + r]) * kNr;
       for (int v = 0; v < kVecs; ++v) acc[r][v] = Simd::fma(w, Simd::load(x + v * Simd::kWidth), acc[r][v]);
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int v = 0; v < kVecs; ++v) Simd::store(c[r] + v * Simd::kWidth, acc[r][v]);
+    for (int v = 0; v < kVecs; ++v) Simd::store(c + r * kNr + v * Simd::kWidth, acc[r][v]);
 }
 
 // ---- few tokens (decode shapes) ------------------------------------------------------------------
@@ -208,6 +212,8 @@ void spmm_narrow(const PackedNM& W, const MatrixF& X, MatrixF& Y) {
 int panel_tokens() { return kNr; }
 const char* simd_path() { return Simd::kName; }
 
+Index PackedNM::k_block() const { return (kKcTarget + m - 1) / m * m; }
+
 PackedNM pack(const NMCompressed& W) {
   PackedNM p;
   p.n = W.n;
@@ -218,10 +224,24 @@ PackedNM pack(const NMCompressed& W) {
   p.nnz_per_row = W.physical_cols();
   p.values = W.values;
   p.pos = W.indices;
-  p.kidx.resize(W.indices.size());
-  for (Index r = 0; r < W.rows; ++r)
-    for (Index j = 0; j < p.nnz_per_row; ++j)
-      p.kidx[std::size_t(r * p.nnz_per_row + j)] = std::int32_t(W.logical_col(r, j));
+  // The tile stream: for every row block, k block, R-row tile (rows past the end padded with zero
+  // weights), stored entry j of the block and row r of the tile: value and k inside the block.
+  const Index kc = p.k_block(), nnz_block = kc / W.m * W.n;
+  const Index k_blocks = (p.padded_cols + kc - 1) / kc, row_blocks = (p.rows + kMb - 1) / kMb;
+  const Index rows_padded = (p.rows + kRows - 1) / kRows * kRows;
+  p.tile_values.reserve(std::size_t(rows_padded * p.nnz_per_row));
+  p.tile_k.reserve(std::size_t(rows_padded * p.nnz_per_row));
+  for (Index rb = 0; rb < row_blocks; ++rb)
+    for (Index kb = 0; kb < k_blocks; ++kb) {
+      const Index j0 = kb * nnz_block, j1 = std::min(p.nnz_per_row, j0 + nnz_block);
+      for (Index r = rb * kMb; r < std::min(rows_padded, (rb + 1) * kMb); r += kRows)
+        for (Index j = j0; j < j1; ++j)
+          for (Index i = r; i < r + kRows; ++i) {
+            const bool real = i < p.rows;
+            p.tile_values.push_back(real ? W.values[std::size_t(i * p.nnz_per_row + j)] : 0.0f);
+            p.tile_k.push_back(std::uint8_t(real ? W.logical_col(i, j) - kb * kc : 0));
+          }
+    }
   return p;
 }
 
@@ -235,57 +255,44 @@ void spmm(const PackedNM& W, const MatrixF& X, MatrixF& Y) {
   if (W.nnz_per_row == 0) { Y.setZero(); return; }
   if (tokens <= kNarrowTokens) return spmm_narrow(W, X, Y);
   const Index panels = (tokens + kNr - 1) / kNr;
-  // k block: a multiple of m, about kKcTarget logical columns; nnz per block = kc / m * n.
-  const Index kc = (kKcTarget + W.m - 1) / W.m * W.m;
-  const Index nnz_block = kc / W.m * W.n, k_blocks = (Kp + kc - 1) / kc;
+  const Index kc = W.k_block(), nnz_block = kc / W.m * W.n, k_blocks = (Kp + kc - 1) / kc;
 
-  // Xp[p][k][t] = X[k][p kNr + t], zero for k >= d_in (tail-group padding) and t >= tokens.
-  AlignedBuffer Xp = aligned_floats(std::size_t(panels * Kp * kNr));
+  // Xp[p][k][t] = X[k][p kNr + t], zero for k >= d_in (tail-group padding) and t >= tokens; the
+  // last k block is padded to kc rows so prefetching the "next slice" never leaves the buffer.
+  const Index Kb = k_blocks * kc;
+  AlignedBuffer Xp = aligned_floats(std::size_t(panels * Kb * kNr));
 #pragma omp parallel for collapse(2) schedule(static)
   for (Index p = 0; p < panels; ++p)
-    for (Index k = 0; k < Kp; ++k) {
-      float* dst = Xp.get() + std::size_t((p * Kp + k) * kNr);
+    for (Index k = 0; k < Kb; ++k) {
+      float* dst = Xp.get() + std::size_t((p * Kb + k) * kNr);
       const Index t0 = p * kNr, len = k < W.cols ? std::min<Index>(kNr, tokens - t0) : 0;
       if (len > 0) std::memcpy(dst, X.data() + k * tokens + t0, std::size_t(len) * sizeof(float));
       std::fill(dst + std::max<Index>(len, 0), dst + kNr, 0.0f);
     }
 
-  const Index row_blocks = (rows + kMb - 1) / kMb;
+  const Index row_blocks = (rows + kMb - 1) / kMb, rows_padded = (rows + kRows - 1) / kRows * kRows;
+  const Index slice_lines = kc * kNr / 16;  // 64 B lines per slice
 #pragma omp parallel
   {
     AlignedBuffer Cb = aligned_floats(std::size_t(kMb * kNr));
-#pragma omp for collapse(2) schedule(dynamic, 1)
-    for (Index p = 0; p < panels; ++p)
-      for (Index rb = 0; rb < row_blocks; ++rb) {
-        const Index r0 = rb * kMb, r1 = std::min(rows, r0 + kMb);
-        const float* panel = Xp.get() + std::size_t(p * Kp * kNr);
-        const Index tiles = (r1 - r0 + kRows - 1) / kRows, slice_lines = kc * kNr / 16;
+#pragma omp for schedule(dynamic, 1)
+    for (Index rb = 0; rb < row_blocks; ++rb)
+      for (Index p = 0; p < panels; ++p) {
+        const Index r0 = rb * kMb, r1 = std::min(rows, r0 + kMb), tiles = (std::min(rows_padded, r0 + kMb) - r0) / kRows;
+        const float* panel = Xp.get() + std::size_t(p * Kb * kNr);
         const Index pf_lines = (slice_lines + tiles - 1) / tiles;
+        std::size_t e = std::size_t(r0 * W.nnz_per_row);  // this block's first entry in the tile stream
         for (Index kb = 0; kb < k_blocks; ++kb) {
-          const Index j0 = kb * nnz_block, nnz = std::min(nnz_block, W.nnz_per_row - j0);
-          // The next k block's slice, split evenly over this block's row tiles.
+          const Index nnz = std::min(nnz_block, W.nnz_per_row - kb * nnz_block);
+          const float* slice = panel + std::size_t(kb * kc * kNr);
           const bool last = kb + 1 == k_blocks;
-          const float* next_slice = panel + std::size_t((kb + 1) * kc * kNr);
-          Index r = r0, tile = 0;
-          // Full R-row tiles, then single rows for the remainder.
-          for (; r + kRows <= r1; r += kRows) {
-            const float* val[kRows];
-            const std::int32_t* kidx[kRows];
-            float* c[kRows];
-            for (int i = 0; i < kRows; ++i) {
-              val[i] = W.values.data() + std::size_t((r + i) * W.nnz_per_row + j0);
-              kidx[i] = W.kidx.data() + std::size_t((r + i) * W.nnz_per_row + j0);
-              c[i] = Cb.get() + std::size_t((r + i - r0) * kNr);
-            }
-            micro_kernel<kRows>(val, kidx, nnz, panel, c, kb == 0, next_slice + tile * pf_lines * 16,
-                                last ? 0 : std::min(pf_lines, slice_lines - tile * pf_lines));
-            ++tile;
-          }
-          for (; r < r1; ++r) {
-            const float* val = W.values.data() + std::size_t(r * W.nnz_per_row + j0);
-            const std::int32_t* kidx = W.kidx.data() + std::size_t(r * W.nnz_per_row + j0);
-            float* c = Cb.get() + std::size_t((r - r0) * kNr);
-            micro_kernel<1>(&val, &kidx, nnz, panel, &c, kb == 0, nullptr, 0);
+          for (Index tile = 0; tile < tiles; ++tile) {
+            // The next k block's slice, split evenly over this block's row tiles.
+            micro_kernel<kRows>(W.tile_values.data() + e, W.tile_k.data() + e, nnz, slice,
+                                Cb.get() + std::size_t(tile * kRows * kNr), kb == 0,
+                                slice + std::size_t(kc * kNr) + tile * pf_lines * 16,
+                                last ? 0 : std::max<Index>(0, std::min(pf_lines, slice_lines - tile * pf_lines)));
+            e += std::size_t(nnz * kRows);
           }
         }
         const Index t0 = p * kNr, len = std::min<Index>(kNr, tokens - t0);

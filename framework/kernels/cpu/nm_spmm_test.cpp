@@ -21,6 +21,8 @@ struct Case {
 const Case kCases[] = {
     {597, 40, 43, 2, 4},  {5, 4, 1, 2, 4},     {97, 300, 129, 2, 4}, {33, 43, 17, 2, 4},
     {17, 64, 70, 8, 16}, {31, 21, 200, 3, 7}, {8, 256, 5, 1, 4},    {130, 96, 257, 4, 8},
+    // k blocks that are not 64 wide (m does not divide 64; m = 200 > 64) and span several blocks
+    {50, 300, 40, 2, 3}, {7, 450, 20, 4, 200},
     // few-token path (tokens <= 16) and its one-token variant, with run-time and template n
     {31, 21, 1, 3, 7},   {130, 96, 16, 4, 8}, {67, 44, 1, 2, 4},    {19, 64, 1, 8, 16},
 };
