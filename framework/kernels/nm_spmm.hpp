@@ -37,6 +37,9 @@ struct PackedNM {
   std::vector<std::uint8_t> pos;      ///< rows x nnz_per_row, position inside the group (few-token paths)
   std::vector<float> tile_values;     ///< the tile stream's values
   std::vector<std::uint8_t> tile_k;   ///< the tile stream's columns, relative to their k block
+  /// Rows per block of the tile stream (one task of the panel kernel), chosen by pack() for the
+  /// OpenMP thread count at that time; any thread count gives the same result.
+  Index row_block = 0;
   /// Logical columns per k block of the panel kernel (a multiple of m, at most 256).
   Index k_block() const;
 };

@@ -10,7 +10,7 @@
 //            (value + 1-byte k inside the slice per stored entry, 5 B), so the hardware
 //            prefetcher follows it. Streaming values and columns row by row (two arrays, 24
 //            jumps per k block) cost 15-20% of the product.
-//   Cb     : kMb x kNr accumulator block (thread-local), R rows x kNr tokens live in registers
+//   Cb     : row_block x kNr accumulator block (thread-local), R rows x kNr tokens live in registers
 //            for one k block, then go back to Cb; copied to Y (valid tokens only) at the end.
 #if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
@@ -37,6 +37,7 @@ struct Simd {
   static V zero() { return _mm512_setzero_ps(); }
   static V load(const float* p) { return _mm512_load_ps(p); }
   static void store(float* p, V v) { _mm512_store_ps(p, v); }
+  static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
 };
@@ -50,6 +51,7 @@ struct Simd {
   static V zero() { return _mm256_setzero_ps(); }
   static V load(const float* p) { return _mm256_load_ps(p); }
   static void store(float* p, V v) { _mm256_store_ps(p, v); }
+  static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
 };
@@ -63,6 +65,7 @@ struct Simd {
   static V zero() { return 0.0f; }
   static V load(const float* p) { return *p; }
   static void store(float* p, V v) { *p = v; }
+  static void storeu(float* p, V v) { *p = v; }
   static V broadcast(const float* p) { return *p; }
   static V fma(V a, V b, V c) { return a * b + c; }
 };
@@ -76,7 +79,7 @@ constexpr int kNr = Simd::kWidth * kVecs;    // tokens per panel
 // 192-row tasks beat 24/48/96 rows by 1-5% (each panel slice brought to L1 serves more rows).
 // Larger slices only paid off once the weights became one stream.
 constexpr Index kKcTarget = 64;  // logical k per block (a multiple of m is used); < 256 for the 1-byte k
-constexpr Index kMb = 64 * kRows;  // rows per task (multiple of kRows)
+constexpr Index kMbMax = 64 * kRows;  // rows per task at most (see row_block_rows)
 constexpr std::size_t kAlign = 64;
 
 struct AlignedFree {
@@ -102,13 +105,14 @@ float* panel_workspace(std::size_t count) {
 
 /// acc[r][:] (+)= Σ_j val[j R + r] slice[k[j R + r]][:] over the nnz stored entries per row of one
 /// k block, for the R rows of one tile (entries interleaved j-major, row-minor: the tile stream),
-/// with the R x kNr accumulator tile in registers.
+/// with the R x kNr accumulator tile in registers, read from c (row stride kNr) unless `first` and
+/// written to out (row stride ldo: the accumulator block, or Y itself in the last k block).
 /// Also prefetches cache lines [0, pf_lines) of `pf` into L1: a share of the next k block's panel
 /// slice, so no row tile waits for L2/L3 when the block changes (the slice is read in index
 /// order, which the hardware prefetchers do not follow).
 template <int R>
-inline void micro_kernel(const float* val, const std::uint8_t* k, Index nnz, const float* slice, float* c,
-                         bool first, const float* pf, Index pf_lines) {
+inline void micro_kernel(const float* val, const std::uint8_t* k, Index nnz, const float* slice, const float* c,
+                         bool first, float* out, Index ldo, const float* pf, Index pf_lines) {
   typename Simd::V acc[R][kVecs];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < kVecs; ++v) acc[r][v] = first ? Simd::zero() : Simd::load(c + r * kNr + v * Simd::kWidth);
@@ -127,7 +131,7 @@ inline void micro_kernel(const float* val, const std::uint8_t* k, Index nnz, con
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int v = 0; v < kVecs; ++v) Simd::store(c + r * kNr + v * Simd::kWidth, acc[r][v]);
+    for (int v = 0; v < kVecs; ++v) Simd::storeu(out + r * ldo + v * Simd::kWidth, acc[r][v]);
 }
 
 // ---- few tokens (decode shapes) ------------------------------------------------------------------
@@ -233,6 +237,16 @@ const char* simd_path() { return Simd::kName; }
 
 Index PackedNM::k_block() const { return (kKcTarget + m - 1) / m * m; }
 
+/// Rows per task: at most kMbMax, a multiple of kRows, and about rows / (a multiple of the thread
+/// count) so the last round of tasks keeps every thread busy (4096 rows on 2 threads: 24 tasks of
+/// 171 rows, not 21 of 192 and one of 64, which left a thread idle for 3% of the product).
+Index row_block_rows(Index rows, int threads) {
+  const Index t = std::max(1, threads);
+  const Index blocks = ((rows + kMbMax - 1) / kMbMax + t - 1) / t * t;
+  const Index per = (rows + blocks - 1) / blocks;
+  return std::clamp<Index>((per + kRows - 1) / kRows * kRows, kRows, kMbMax);
+}
+
 PackedNM pack(const NMCompressed& W) {
   PackedNM p;
   p.n = W.n;
@@ -246,14 +260,16 @@ PackedNM pack(const NMCompressed& W) {
   // The tile stream: for every row block, k block, R-row tile (rows past the end padded with zero
   // weights), stored entry j of the block and row r of the tile: value and k inside the block.
   const Index kc = p.k_block(), nnz_block = kc / W.m * W.n;
-  const Index k_blocks = (p.padded_cols + kc - 1) / kc, row_blocks = (p.rows + kMb - 1) / kMb;
+  p.row_block = row_block_rows(p.rows, omp_get_max_threads());
+  const Index mb = p.row_block;
+  const Index k_blocks = (p.padded_cols + kc - 1) / kc, row_blocks = (p.rows + mb - 1) / mb;
   const Index rows_padded = (p.rows + kRows - 1) / kRows * kRows;
   p.tile_values.reserve(std::size_t(rows_padded * p.nnz_per_row));
   p.tile_k.reserve(std::size_t(rows_padded * p.nnz_per_row));
   for (Index rb = 0; rb < row_blocks; ++rb)
     for (Index kb = 0; kb < k_blocks; ++kb) {
       const Index j0 = kb * nnz_block, j1 = std::min(p.nnz_per_row, j0 + nnz_block);
-      for (Index r = rb * kMb; r < std::min(rows_padded, (rb + 1) * kMb); r += kRows)
+      for (Index r = rb * mb; r < std::min(rows_padded, (rb + 1) * mb); r += kRows)
         for (Index j = j0; j < j1; ++j)
           for (Index i = r; i < r + kRows; ++i) {
             const bool real = i < p.rows;
@@ -289,16 +305,19 @@ void spmm(const PackedNM& W, const MatrixF& X, MatrixF& Y) {
       std::fill(dst + std::max<Index>(len, 0), dst + kNr, 0.0f);
     }
 
-  const Index row_blocks = (rows + kMb - 1) / kMb, rows_padded = (rows + kRows - 1) / kRows * kRows;
+  const Index mb = W.row_block, row_blocks = (rows + mb - 1) / mb;
+  const Index rows_padded = (rows + kRows - 1) / kRows * kRows;
   const Index slice_lines = kc * kNr / 16;  // 64 B lines per slice
 #pragma omp parallel
   {
-    AlignedBuffer Cb = aligned_floats(std::size_t(kMb * kNr));
+    AlignedBuffer Cb = aligned_floats(std::size_t(mb * kNr));
 #pragma omp for schedule(dynamic, 1)
     for (Index rb = 0; rb < row_blocks; ++rb)
       for (Index p = 0; p < panels; ++p) {
-        const Index r0 = rb * kMb, r1 = std::min(rows, r0 + kMb), tiles = (std::min(rows_padded, r0 + kMb) - r0) / kRows;
+        const Index r0 = rb * mb, r1 = std::min(rows, r0 + mb), tiles = (std::min(rows_padded, r0 + mb) - r0) / kRows;
         const float* panel = Xp + std::size_t(p * Kb * kNr);
+        const Index t0 = p * kNr, len = std::min<Index>(kNr, tokens - t0);
+        const bool full_panel = len == kNr;
         const Index pf_lines = (slice_lines + tiles - 1) / tiles;
         std::size_t e = std::size_t(r0 * W.nnz_per_row);  // this block's first entry in the tile stream
         for (Index kb = 0; kb < k_blocks; ++kb) {
@@ -306,16 +325,21 @@ void spmm(const PackedNM& W, const MatrixF& X, MatrixF& Y) {
           const float* slice = panel + std::size_t(kb * kc * kNr);
           const bool last = kb + 1 == k_blocks;
           for (Index tile = 0; tile < tiles; ++tile) {
+            // The last k block of a full tile of a full panel writes Y directly (no copy).
+            float* acc = Cb.get() + std::size_t(tile * kRows * kNr);
+            const Index r = r0 + tile * kRows;
+            const bool to_y = last && full_panel && r + kRows <= rows;
             // The next k block's slice, split evenly over this block's row tiles.
-            micro_kernel<kRows>(W.tile_values.data() + e, W.tile_k.data() + e, nnz, slice,
-                                Cb.get() + std::size_t(tile * kRows * kNr), kb == 0,
+            micro_kernel<kRows>(W.tile_values.data() + e, W.tile_k.data() + e, nnz, slice, acc, kb == 0,
+                                to_y ? Y.data() + r * tokens + t0 : acc, to_y ? tokens : kNr,
                                 slice + std::size_t(kc * kNr) + tile * pf_lines * 16,
                                 last ? 0 : std::max<Index>(0, std::min(pf_lines, slice_lines - tile * pf_lines)));
             e += std::size_t(nnz * kRows);
           }
         }
-        const Index t0 = p * kNr, len = std::min<Index>(kNr, tokens - t0);
-        for (Index r = r0; r < r1; ++r)
+        // Rows not written directly: a partial panel, or the block's last tile past the last row.
+        const Index direct_end = full_panel ? r0 + (r1 - r0) / kRows * kRows : r0;
+        for (Index r = direct_end; r < r1; ++r)
           std::memcpy(Y.data() + r * tokens + t0, Cb.get() + std::size_t((r - r0) * kNr),
                       std::size_t(len) * sizeof(float));
       }
