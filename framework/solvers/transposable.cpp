@@ -14,6 +14,7 @@
 
 #include "framework/core/errors.hpp"
 #include "framework/core/layer_problem.hpp"
+#include "framework/kernels/dykstra_tile.hpp"
 
 namespace nmlab {
 namespace {
@@ -538,56 +539,6 @@ bool complete(const double* A, int m, int n, std::uint8_t* S) {
   }
 }
 
-namespace {
-/// Σ_j row_j. With kM a multiple of 8, eight lane-wise partial sums (vectorisable without
-/// reassociating a serial float chain), then a fixed-order sum of the lanes.
-template <int kM>
-inline float row_sum(const float* __restrict row, int m_runtime) {
-  if constexpr (kM > 0 && kM % 8 == 0) {
-    float lane[8] = {};
-    for (int j = 0; j < kM; j += 8)
-      for (int l = 0; l < 8; ++l) lane[l] += row[j + l];
-    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
-  } else {
-    float s = 0;
-    for (int j = 0; j < m_runtime; ++j) s += row[j];
-    return s;
-  }
-}
-
-/// Dykstra's alternating Bregman projections of P onto C1 (row sums n), C2 (column sums n) and C3
-/// (P ≤ 1, with correction Q), T sweeps; tile size compile-time when kM > 0. Loops are fused: the
-/// row scaling accumulates the column sums, and the capacity step accumulates the next row sums.
-template <int kM>
-void dykstra(float* __restrict p, float* __restrict q, float* __restrict col, float* __restrict rs, int m_runtime,
-             int n, int iterations) {
-  const int m = kM > 0 ? kM : m_runtime;
-  const float fn = float(n);
-  constexpr float kTiny = 1e-30f;  // guards a sum that underflowed; never reached on finite input
-  for (int i = 0; i < m; ++i) rs[i] = row_sum<kM>(p + i * m, m);
-  for (int it = 0; it < iterations; ++it) {
-    // C1, row sums n:  P ← Diag(n ⊘ P1) P, accumulating column sums Pᵀ1
-    for (int j = 0; j < m; ++j) col[j] = 0.0f;
-    for (int i = 0; i < m; ++i) {
-      const float f = fn / std::max(rs[i], kTiny);
-      float* __restrict row = p + i * m;
-      for (int j = 0; j < m; ++j) row[j] *= f;
-      for (int j = 0; j < m; ++j) col[j] += row[j];
-    }
-    // C2, column sums n:  P ← P Diag(n ⊘ Pᵀ1), fused with
-    // C3, capacity with Dykstra correction: Y = P ⊙ Q, P ← min(Y, 1), Q ← Y ⊘ P = max(Y, 1)
-    for (int j = 0; j < m; ++j) col[j] = fn / std::max(col[j], kTiny);
-    for (int i = 0; i < m; ++i) {
-      for (int j = 0; j < m; ++j) {
-        const float y = p[i * m + j] * col[j] * q[i * m + j];
-        p[i * m + j] = std::min(y, 1.0f);
-        q[i * m + j] = std::max(y, 1.0f);
-      }
-      rs[i] = row_sum<kM>(p + i * m, m);
-    }
-  }
-}
-}  // namespace
 
 void tsenor(const double* A, int m, int n, const TsenorOptions& o, std::uint8_t* S) {
   const int mm = m * m;
@@ -614,12 +565,7 @@ void tsenor(const double* A, int m, int n, const TsenorOptions& o, std::uint8_t*
   const double scale = o.tau / spread;
   for (int k = 0; k < mm; ++k) P[k] = std::exp(std::max(float((A[k] - hi) * scale), -kExpFloor));
   float* p = P.data();
-  switch (m) {
-    case 8: dykstra<8>(p, Q.data(), col.data(), rs.data(), m, n, o.iterations); break;
-    case 16: dykstra<16>(p, Q.data(), col.data(), rs.data(), m, n, o.iterations); break;
-    case 32: dykstra<32>(p, Q.data(), col.data(), rs.data(), m, n, o.iterations); break;
-    default: dykstra<0>(p, Q.data(), col.data(), rs.data(), m, n, o.iterations); break;
-  }
+  kernels::dykstra_tile_any(p, Q.data(), col.data(), rs.data(), m, n, o.iterations);
   // Greedy rounding: entries by P descending (then score, then lower index); keep while row and
   // column have room. Key = [P bits | A rank bits | reversed index].
   keys.resize(mm);

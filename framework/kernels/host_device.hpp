@@ -1,0 +1,11 @@
+#pragma once
+// Markers for routines that compile for both the CPU and a CUDA kernel (header-only, no Eigen, no
+// allocation, no std:: algorithms inside them), e.g. prox_group.hpp and dykstra_tile.hpp.
+#if defined(__CUDACC__)
+#define NMLAB_HD __host__ __device__
+#define NMLAB_SIMD
+#else
+#define NMLAB_HD
+/// Lane loops of batched paths: vectorise across groups (OpenMP SIMD; ignored without -fopenmp).
+#define NMLAB_SIMD _Pragma("omp simd")
+#endif
