@@ -16,8 +16,9 @@
 // Each candidate K > N runs exact coordinate descent from the starts w = c·u, c ∈ {0, ¼, ½, ¾, 1},
 // in both sweep orders (1→K and K→1); the candidate with the smallest objective wins, the sparser
 // one on ties. The 2:4 routines (prox24_group, and prox24_batch: 8 groups in SIMD lanes) add
-// shortcuts that leave the result unchanged: a bound-tightening certificate that a K has no strict
-// interior minimum, a test that K = 4 provably beats K = 3, an early exit at the first start that
+// shortcuts that leave the result unchanged: a certificate that a K has no strict interior minimum
+// (closed-form necessary conditions first, from the 1-D reduction for K = 3 and the order bounds for
+// K = 4, then bound tightening), a test that K = 4 provably beats K = 3, an early exit at the first start that
 // ends at a strict interior minimum, and Newton polish of slowly converging runs. In 100k random and
 // near-tie groups against an independent reference this is exact to solver precision
 // (framework/regularizers/nm_elementary_test.cpp). It also compiles for the GPU:
@@ -158,12 +159,62 @@ NMLAB_HD inline bool prox24_no_interior_minimum(const double* u, double tau, int
   return false;
 }
 
+/// Cheap exact pre-certificates for prox24_no_interior_minimum (no iteration; prox24_skip_interior
+/// tries them first). Both are necessary conditions on a strict interior minimum w (Hessian H
+/// positive definite) made into tests, with a relative rounding slack kProxCertSlack that only ever
+/// makes them answer "unknown" (false) more often. Sorted u: a = u1 ≥ b = u2 ≥ c = u3 (≥ d = u4).
+///
+/// K = 3 (prox24.md §3.7): the 2x2 minors of H give τ w_k < 1. With t = w3 ∈ (0, 1/τ) the equations
+/// for w1, w2 give w1 = (a − τtb)/(1 − τ²t²), w2 = (b − τta)/(1 − τ²t²), so w2 > 0 ⇔ t < b/(τa), and
+/// w3 = c − τ w1 w2 < c; the third equation is φ(t) = (t − c)(1 − τ²t²)² + τ(a − τtb)(b − τta) = 0.
+/// τ w1 < 1 ⇔ x² − βx + α − 1 < 0 (x = τt, α = τa, β = τb): impossible when α − 1 − β²/4 > 0, else
+/// x ∈ (x₋, x₊) = ((β ∓ √(β² − 4α + 4))/2). On the window t ∈ (max(0, x₋/τ), min(c, b/(τa), x₊/τ)),
+/// t − c < 0 and 0 < (1 − τ²t²)² ≤ 1 give φ(t) ≥ h(t) = t − c + τ(a − τtb)(b − τta), a convex
+/// quadratic; if its minimum over the (widened) window is > 0, φ has no root there: no minimum.
+NMLAB_HD inline bool prox24_quick_no_interior3(const double* u, double tau) {
+  const double a = u[0], b = u[1], c = u[2];
+  const double al = tau * a, be = tau * b;
+  // τ w1 ≥ 1 for every t: no 2x2 minor (w2, w3) is positive
+  if (al - 1.0 - 0.25 * be * be > kProxCertSlack * (1.0 + al + be * be)) return true;
+  // window of t = w3; the slack inside the square root widens it past any rounding error
+  const double disc = be * be - 4.0 * (al - 1.0);
+  const double s = sqrt((disc > 0.0 ? disc : 0.0) + kProxCertSlack * (be * be + 4.0 * al + 4.0));
+  const double xlo = 0.5 * (be - s) / tau, xhi = 0.5 * (be + s) / tau;
+  const double cap = b / (tau * a) * (1.0 + kProxCertSlack);
+  const double lo = xlo > 0.0 ? xlo : 0.0;
+  double hi = c < cap ? c : cap;
+  hi = hi < xhi ? hi : xhi;
+  if (lo > hi) return true;  // empty window (it contains the exact one)
+  // h(t) = c2 t² + c1 t + c0, minimum over [lo, hi]
+  const double c2 = tau * tau * tau * a * b, c1 = 1.0 - tau * tau * (a * a + b * b), c0 = tau * a * b - c;
+  const double ts = -c1 / (2.0 * c2);
+  double hmin;
+  if (ts > lo && ts < hi) {
+    hmin = c0 - c1 * c1 / (4.0 * c2);
+  } else {
+    const double hl = (c2 * lo + c1) * lo + c0, hh = (c2 * hi + c1) * hi + c0;
+    hmin = hl < hh ? hl : hh;
+  }
+  return hmin > kProxCertSlack * (c + tau * a * b + hi);
+}
+
+/// K = 4: the order rule w_i − w4 ≥ u_i − u4 (prox24_no_interior_minimum) and w4 > 0 give
+/// w4 = d − τ e2(w1, w2, w3) < d − τ e2(a − d, b − d, c − d), so none when τ e2(a − d, b − d, c − d) ≥ d;
+/// the (3, 4) minor of H needs τ(w1 + w2) < 1, while w1 + w2 > a + b − 2d: none when τ(a + b − 2d) ≥ 1.
+NMLAB_HD inline bool prox24_quick_no_interior4(const double* u, double tau) {
+  const double a = u[0] - u[3], b = u[1] - u[3], c = u[2] - u[3], d = u[3];
+  const double scale = tau * (u[0] * (u[1] + u[2]) + u[1] * u[2]);
+  if (tau * (a * (b + c) + b * c) > d + kProxCertSlack * (d + scale)) return true;
+  return tau * (a + b) > 1.0 + kProxCertSlack * (1.0 + tau * (u[0] + u[1]));
+}
+
 /// prox24_no_interior_minimum, tried only where it can succeed: when the last coordinate of K
 /// survives the first sweep from w = (u_1, …, u_{K−1}, ·) (τ e2(u_{−K}) < u_K, early iterations), the
 /// box cannot close, so the bound rounds are skipped (a performance choice, not a correctness one).
 NMLAB_HD inline bool prox24_skip_interior(const double* u, double tau, int K) {
   const double pairs = K == 3 ? u[0] * u[1] : u[0] * (u[1] + u[2]) + u[1] * u[2];
   if (tau * pairs < u[K - 1]) return false;
+  if (K == 3 ? prox24_quick_no_interior3(u, tau) : prox24_quick_no_interior4(u, tau)) return true;
   return prox24_no_interior_minimum(u, tau, K);
 }
 

@@ -312,6 +312,98 @@ TEST(ProxGroup24, LaneStartsEqualSequentialStarts) {
   EXPECT_EQ(differ, 0);
 }
 
+/// Groups with ties at the bottom (u3 = u4) or in the middle (u2 = u3), τ log-uniform in [1e-3, 10].
+Case tied_case(std::mt19937_64& g) {
+  Case c = random_case(g);
+  std::array<double, 4> u;
+  for (int i = 0; i < 4; ++i) u[i] = std::abs(c.z[i]);
+  std::sort(u.begin(), u.end(), std::greater<>());
+  const int kind = int(g() % 3);
+  if (kind != 1) u[3] = u[2];  // u3 = u4
+  if (kind != 0) u[2] = u[1];  // u2 = u3
+  std::shuffle(u.begin(), u.end(), g);
+  for (int i = 0; i < 4; ++i) c.z[i] = (g() & 1) ? u[i] : -u[i];
+  return c;
+}
+
+/// Whether exact coordinate descent on the first K coordinates (sorted u), from the standard starts
+/// c·u in both orders and from random points in [0, u], ever ends at a strict interior minimum or
+/// below f_smaller (the best objective of the smaller supports) by more than the tie, that is,
+/// whether support K could change the winner.
+bool multistart_finds_interior(const double* u, double tau, int K, double f_smaller, std::mt19937_64& g) {
+  const double tol = kernels::kProxSweepTol * (1.0 + u[0]);
+  const double tie = kernels::kProxTieRel * 0.5 * (u[2] * u[2] + u[3] * u[3]);
+  std::uniform_real_distribution<double> unif;
+  for (int s = 0; s < kernels::kProxStarts + 6; ++s)
+    for (int dir = 0; dir < 2; ++dir) {
+      double w[4] = {0.0, 0.0, 0.0, 0.0};
+      for (int i = 0; i < K; ++i) w[i] = (s < kernels::kProxStarts ? kernels::prox_start_scale(s) : unif(g)) * u[i];
+      const bool usable = K == 3 ? kernels::prox24_descent<3>(u, tau, w, dir == 0, tol)
+                                 : kernels::prox24_descent<4>(u, tau, w, dir == 0, tol);
+      if (!usable) continue;
+      const bool inside = w[0] > 0 && w[1] > 0 && w[2] > 0 && (K == 3 || w[3] > 0) && kernels::prox24_strict_minimum(w, K, tau);
+      if (inside || prox24_objective(u, w, tau) < f_smaller - tie) return true;
+    }
+  return false;
+}
+
+/// The cheap pre-certificates (prox24_quick_no_interior3/4, tried first by prox24_skip_interior) only
+/// claim "no strict interior minimum" where there is none: a coordinate-descent multi-start never
+/// finds one, and the sequential candidate search never beats K = 2 there. Random, near-tie and tied
+/// groups; the test also requires that they fire often, including where the bound rounds do not.
+TEST(ProxGroup24, QuickCertificatesHoldWhereTheyFire) {
+  constexpr int kGroups = 120000;
+  std::vector<Case> cases;
+  std::mt19937_64 g(4242);
+  for (int k = 0; k < kGroups; ++k) cases.push_back(k % 3 == 0 ? random_case(g) : k % 3 == 1 ? near_tie_case(g) : tied_case(g));
+  long fired[2] = {0, 0}, beyond[2] = {0, 0}, wrong[2] = {0, 0};
+#pragma omp parallel
+  {
+    long f[2] = {0, 0}, b[2] = {0, 0}, w[2] = {0, 0};
+#pragma omp for schedule(dynamic, 256)
+    for (long n = 0; n < long(cases.size()); ++n) {
+      const Case& c = cases[size_t(n)];
+      std::mt19937_64 lg(static_cast<std::uint64_t>(n));  // random starts, reproducible per group
+      std::array<double, 4> u;
+      for (int i = 0; i < 4; ++i) u[i] = std::abs(c.z[i]);
+      std::sort(u.begin(), u.end(), std::greater<>());
+      for (int K = 3; K <= 4; ++K) {
+        if (!(u[K - 1] > 0.0)) continue;
+        const bool quick = K == 3 ? kernels::prox24_quick_no_interior3(u.data(), c.tau)
+                                  : kernels::prox24_quick_no_interior4(u.data(), c.tau);
+        if (!quick) continue;
+        ++f[K - 3];
+        b[K - 3] += !kernels::prox24_no_interior_minimum(u.data(), c.tau, K);
+        // best of the smaller supports: K = 2, and for K = 4 also the full K = 3 candidate search
+        const double tol = kernels::kProxSweepTol * (1.0 + u[0]);
+        double best[4] = {u[0], u[1], 0.0, 0.0}, f_best = 0.5 * (u[2] * u[2] + u[3] * u[3]);
+        const double tie = kernels::kProxTieRel * f_best;
+        if (K == 4) kernels::prox24_candidate<3>(u.data(), c.tau, tol, tie, nullptr, false, best, f_best);
+        bool bad = multistart_finds_interior(u.data(), c.tau, K, f_best, lg);
+        // and the production candidate search of this K does not replace that winner
+        const double kept[4] = {best[0], best[1], best[2], best[3]};
+        if (K == 3) kernels::prox24_candidate<3>(u.data(), c.tau, tol, tie, nullptr, false, best, f_best);
+        else kernels::prox24_candidate<4>(u.data(), c.tau, tol, tie, nullptr, false, best, f_best);
+        for (int i = 0; i < 4; ++i) bad = bad || best[i] != kept[i];
+        w[K - 3] += bad;
+      }
+    }
+#pragma omp critical
+    for (int k = 0; k < 2; ++k) {
+      fired[k] += f[k];
+      beyond[k] += b[k];
+      wrong[k] += w[k];
+    }
+  }
+  std::printf("[ info ] quick certificate fired K=3: %ld (%ld beyond the bound rounds), K=4: %ld (%ld beyond)\n", fired[0],
+              beyond[0], fired[1], beyond[1]);
+  EXPECT_EQ(wrong[0], 0) << "K = 3 pre-certificate claimed no interior minimum where there is one";
+  EXPECT_EQ(wrong[1], 0) << "K = 4 pre-certificate claimed no interior minimum where there is one";
+  EXPECT_GE(fired[0], kGroups / 10) << "the K = 3 pre-certificate almost never fires: the test is vacuous";
+  EXPECT_GE(fired[1], kGroups / 5) << "the K = 4 pre-certificate almost never fires: the test is vacuous";
+  EXPECT_GE(beyond[0], 100) << "the K = 3 pre-certificate never goes beyond the bound rounds";
+}
+
 // ---- general N:M ----------------------------------------------------------------------------------
 
 constexpr int kNmRefStarts = 48;
