@@ -28,14 +28,7 @@
 // code runs in a CUDA kernel. Callers check for NaN/Inf (the matrix-level prox throws TensorError).
 #include <math.h>
 
-#if defined(__CUDACC__)
-#define NMLAB_HD __host__ __device__
-#define NMLAB_SIMD
-#else
-#define NMLAB_HD
-/// Lane loops of the batched 2:4 path: vectorise across groups (OpenMP SIMD; ignored without -fopenmp).
-#define NMLAB_SIMD _Pragma("omp simd")
-#endif
+#include "framework/kernels/host_device.hpp"
 
 namespace nmlab::kernels {
 
