@@ -238,6 +238,51 @@ NMLAB_HD inline bool prox24_strict_minimum(const double* w, int K, double tau) {
   return prox24_hessian_cholesky(w, K, tau, h);
 }
 
+/// prox24_strict_minimum as 1.0 / 0.0, straight-line (no loops, no early exit) for lane loops: the
+/// same Cholesky factorisation of I + τ∇²e3(w) on the first K ∈ {3, 4} coordinates, operation for
+/// operation (h_ij = τ(Σw − w_i − w_j), column j: d = h_jj − Σ_k l_jk², l_ij = (h_ij − Σ_k l_ik l_jk)/√d).
+template <int K>
+NMLAB_HD inline double prox24_pd_flag(double w0, double w1, double w2, double w3, double tau) {
+  const double sum = w0 + w1 + w2 + w3;
+  const double h10 = tau * (sum - w1 - w0), h20 = tau * (sum - w2 - w0), h21 = tau * (sum - w2 - w1);
+  const double h30 = tau * (sum - w3 - w0), h31 = tau * (sum - w3 - w1), h32 = tau * (sum - w3 - w2);
+  // column 0: d = 1, √d = 1, l_i0 = h_i0
+  const double l10 = h10 / 1.0, l20 = h20 / 1.0, l30 = h30 / 1.0;
+  double d = 1.0;
+  d -= l10 * l10;
+  double ok = d > 0.0 ? 1.0 : 0.0;
+  const double s1 = sqrt(d > 0.0 ? d : 1.0);
+  double v = h21;
+  v -= l20 * l10;
+  const double l21 = v / s1;
+  v = h31;
+  v -= l30 * l10;
+  const double l31 = v / s1;
+  d = 1.0;
+  d -= l20 * l20;
+  d -= l21 * l21;
+  ok = d > 0.0 ? ok : 0.0;
+  if constexpr (K == 3) return ok;
+  const double s2 = sqrt(d > 0.0 ? d : 1.0);
+  v = h32;
+  v -= l30 * l20;
+  v -= l31 * l21;
+  const double l32 = v / s2;
+  d = 1.0;
+  d -= l30 * l30;
+  d -= l31 * l31;
+  d -= l32 * l32;
+  return d > 0.0 ? ok : 0.0;
+}
+
+/// prox24_objective on scalars (the same expression), for lane loops.
+NMLAB_HD inline double prox24_objective4(double u0, double u1, double u2, double u3, double w0, double w1, double w2,
+                                         double w3, double tau) {
+  const double d0 = w0 - u0, d1 = w1 - u1, d2 = w2 - u2, d3 = w3 - u3;
+  const double e3 = w0 * w1 * (w2 + w3) + w2 * w3 * (w0 + w1);
+  return 0.5 * (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3) + tau * e3;
+}
+
 /// One exact coordinate sweep on the first K coordinates:  w_i ← max(0, u_i − τ e2(w_{−i})).
 /// Returns Σ_i |Δw_i|.
 template <int K>
@@ -622,8 +667,70 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     sweeps3[l] = int(n3[l]);
     sweeps4[l] = int(n4[l]);
   }
+  // Lanes settled here, lane-wise: every tried K's first run converged in lock step (neither live
+  // nor slow) at a strict interior minimum (w > 0, Hessian positive definite), so the per-lane path
+  // would take that point and try no further start (prox24_candidate_lanes). The choice among
+  // K = 2 and those points, un-sort and re-sign are then the per-lane path's, operation for
+  // operation; the other lanes go through it below. Early and late in a run this is most lanes.
+  double settled[B], res_l[4][B], t3[B], t4[B];
+  for (int l = 0; l < B; ++l) {
+    t3[l] = try3[l] ? 1.0 : 0.0;
+    t4[l] = try4[l] ? 1.0 : 0.0;
+  }
+  NMLAB_SIMD
+  for (int l = 0; l < B; ++l) {
+    const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
+    double b0 = u0, b1 = u1, b2 = 0.0, b3 = 0.0;
+    double f_best = 0.5 * (u2 * u2 + u3 * u3);
+    const double tie = kProxTieRel * f_best;
+    double ok = tau > 0.0 ? 1.0 : 0.0;
+    {  // K = 3 (all lanes compute it, branch-free; only tried lanes use it)
+      const bool tried = t3[l] != 0.0;
+      const double w0 = w3[0][l], w1 = w3[1][l], w2 = w3[2][l];
+      const double interior = (on3[l] == 0.0) & (sl3[l] == 0.0) & (w0 > 0.0) & (w1 > 0.0) & (w2 > 0.0) ? 1.0 : 0.0;
+      const double pd = prox24_pd_flag<3>(w0, w1, w2, 0.0, tau);  // unconditional: no branch in the lane loop
+      ok *= tried ? interior * pd : 1.0;
+      const double f = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, 0.0, tau);
+      const bool take = tried & (f < f_best - tie);
+      f_best = take ? f : f_best;
+      b0 = take ? w0 : b0;
+      b1 = take ? w1 : b1;
+      b2 = take ? w2 : b2;
+      b3 = take ? 0.0 : b3;
+    }
+    {  // K = 4
+      const bool tried = t4[l] != 0.0;
+      const double w0 = w4[0][l], w1 = w4[1][l], w2 = w4[2][l], w3v = w4[3][l];
+      const double interior =
+          (on4[l] == 0.0) & (sl4[l] == 0.0) & (w0 > 0.0) & (w1 > 0.0) & (w2 > 0.0) & (w3v > 0.0) ? 1.0 : 0.0;
+      const double pd = prox24_pd_flag<4>(w0, w1, w2, w3v, tau);
+      ok *= tried ? interior * pd : 1.0;
+      const double f = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, w3v, tau);
+      const bool take = tried & (f < f_best - tie);
+      f_best = take ? f : f_best;
+      b0 = take ? w0 : b0;
+      b1 = take ? w1 : b1;
+      b2 = take ? w2 : b2;
+      b3 = take ? w3v : b3;
+    }
+    settled[l] = ok;
+    // res[idx[i]] = sign[idx[i]] · best[i]: position p holds best[i] for the i with idx[i] = p
+    const int i0 = idx[0][l], i1 = idx[1][l], i2 = idx[2][l];
+    const double v0 = i0 == 0 ? b0 : i1 == 0 ? b1 : i2 == 0 ? b2 : b3;
+    const double v1 = i0 == 1 ? b0 : i1 == 1 ? b1 : i2 == 1 ? b2 : b3;
+    const double v2 = i0 == 2 ? b0 : i1 == 2 ? b1 : i2 == 2 ? b2 : b3;
+    const double v3 = i0 == 3 ? b0 : i1 == 3 ? b1 : i2 == 3 ? b2 : b3;
+    res_l[0][l] = sg[0][l] * v0;
+    res_l[1][l] = sg[1][l] * v1;
+    res_l[2][l] = sg[2][l] * v2;
+    res_l[3][l] = sg[3][l] * v3;
+  }
+  for (int l = 0; l < B; ++l)
+    if (settled[l] != 0.0)
+      for (int p = 0; p < 4; ++p) out[4 * l + p] = res_l[p][l];
   // per lane: finish the first runs, further starts if needed, choose, un-sort and re-sign
   for (int l = 0; l < B; ++l) {
+    if (settled[l] != 0.0) continue;
     const double uu[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
     double a[4] = {w3[0][l], w3[1][l], w3[2][l], 0.0}, b[4] = {w4[0][l], w4[1][l], w4[2][l], w4[3][l]};
     double best[4] = {uu[0], uu[1], 0.0, 0.0};
