@@ -164,11 +164,11 @@ NMLAB_HD inline bool prox24_no_interior_minimum(const double* u, double tau, int
 /// x ∈ (x₋, x₊) = ((β ∓ √(β² − 4α + 4))/2). On the window t ∈ (max(0, x₋/τ), min(c, b/(τa), x₊/τ)),
 /// t − c < 0 and 0 < (1 − τ²t²)² ≤ 1 give φ(t) ≥ h(t) = t − c + τ(a − τtb)(b − τta), a convex
 /// quadratic; if its minimum over the (widened) window is > 0, φ has no root there: no minimum.
-NMLAB_HD inline bool prox24_quick_no_interior3(const double* u, double tau) {
-  const double a = u[0], b = u[1], c = u[2];
+NMLAB_HD inline bool prox24_quick_no_interior3(double a, double b, double c, double tau) {
+  // Branch-free (every test evaluated, then or-ed) and on scalars, so that lane loops vectorise it.
   const double al = tau * a, be = tau * b;
   // τ w1 ≥ 1 for every t: no 2x2 minor (w2, w3) is positive
-  if (al - 1.0 - 0.25 * be * be > kProxCertSlack * (1.0 + al + be * be)) return true;
+  const bool no_window = al - 1.0 - 0.25 * be * be > kProxCertSlack * (1.0 + al + be * be);
   // window of t = w3; the slack inside the square root widens it past any rounding error
   const double disc = be * be - 4.0 * (al - 1.0);
   const double s = sqrt((disc > 0.0 ? disc : 0.0) + kProxCertSlack * (be * be + 4.0 * al + 4.0));
@@ -177,28 +177,24 @@ NMLAB_HD inline bool prox24_quick_no_interior3(const double* u, double tau) {
   const double lo = xlo > 0.0 ? xlo : 0.0;
   double hi = c < cap ? c : cap;
   hi = hi < xhi ? hi : xhi;
-  if (lo > hi) return true;  // empty window (it contains the exact one)
+  const bool empty = lo > hi;  // empty window (it contains the exact one)
   // h(t) = c2 t² + c1 t + c0, minimum over [lo, hi]
   const double c2 = tau * tau * tau * a * b, c1 = 1.0 - tau * tau * (a * a + b * b), c0 = tau * a * b - c;
   const double ts = -c1 / (2.0 * c2);
-  double hmin;
-  if (ts > lo && ts < hi) {
-    hmin = c0 - c1 * c1 / (4.0 * c2);
-  } else {
-    const double hl = (c2 * lo + c1) * lo + c0, hh = (c2 * hi + c1) * hi + c0;
-    hmin = hl < hh ? hl : hh;
-  }
-  return hmin > kProxCertSlack * (c + tau * a * b + hi);
+  const double hl = (c2 * lo + c1) * lo + c0, hh = (c2 * hi + c1) * hi + c0;
+  const double hmin = (ts > lo) & (ts < hi) ? c0 - c1 * c1 / (4.0 * c2) : (hl < hh ? hl : hh);
+  const bool positive = hmin > kProxCertSlack * (c + tau * a * b + hi);
+  return no_window | empty | positive;
 }
 
 /// K = 4: the order rule w_i − w4 ≥ u_i − u4 (prox24_no_interior_minimum) and w4 > 0 give
 /// w4 = d − τ e2(w1, w2, w3) < d − τ e2(a − d, b − d, c − d), so none when τ e2(a − d, b − d, c − d) ≥ d;
 /// the (3, 4) minor of H needs τ(w1 + w2) < 1, while w1 + w2 > a + b − 2d: none when τ(a + b − 2d) ≥ 1.
-NMLAB_HD inline bool prox24_quick_no_interior4(const double* u, double tau) {
-  const double a = u[0] - u[3], b = u[1] - u[3], c = u[2] - u[3], d = u[3];
-  const double scale = tau * (u[0] * (u[1] + u[2]) + u[1] * u[2]);
-  if (tau * (a * (b + c) + b * c) > d + kProxCertSlack * (d + scale)) return true;
-  return tau * (a + b) > 1.0 + kProxCertSlack * (1.0 + tau * (u[0] + u[1]));
+NMLAB_HD inline bool prox24_quick_no_interior4(double u0, double u1, double u2, double u3, double tau) {
+  const double a = u0 - u3, b = u1 - u3, c = u2 - u3, d = u3;
+  const double scale = tau * (u0 * (u1 + u2) + u1 * u2);
+  const bool order = tau * (a * (b + c) + b * c) > d + kProxCertSlack * (d + scale);
+  return order | (tau * (a + b) > 1.0 + kProxCertSlack * (1.0 + tau * (u0 + u1)));
 }
 
 /// prox24_no_interior_minimum, tried only where it can succeed: when the last coordinate of K
@@ -207,7 +203,8 @@ NMLAB_HD inline bool prox24_quick_no_interior4(const double* u, double tau) {
 NMLAB_HD inline bool prox24_skip_interior(const double* u, double tau, int K) {
   const double pairs = K == 3 ? u[0] * u[1] : u[0] * (u[1] + u[2]) + u[1] * u[2];
   if (tau * pairs < u[K - 1]) return false;
-  if (K == 3 ? prox24_quick_no_interior3(u, tau) : prox24_quick_no_interior4(u, tau)) return true;
+  if (K == 3 ? prox24_quick_no_interior3(u[0], u[1], u[2], tau) : prox24_quick_no_interior4(u[0], u[1], u[2], u[3], tau))
+    return true;
   return prox24_no_interior_minimum(u, tau, K);
 }
 
@@ -413,9 +410,12 @@ NMLAB_HD inline void prox24_candidate(const double* u, double tau, double tol, d
 /// ties, when τ e3(u) < ½ u4² − 2·tie: w = u is feasible, so the optimum costs at most τ e3(u),
 /// while any w with w4 = 0 costs at least ½ u4². The K = 3 candidate can then be skipped without
 /// changing the result (early in a run, when τ is small, this is most groups).
+NMLAB_HD inline bool prox24_four_beats_three(double u0, double u1, double u2, double u3, double tau, double tie) {
+  const double e3 = u0 * u1 * (u2 + u3) + u2 * u3 * (u0 + u1);
+  return tau * e3 < 0.5 * u3 * u3 - 2.0 * tie;
+}
 NMLAB_HD inline bool prox24_four_beats_three(const double* u, double tau, double tie) {
-  const double e3 = u[0] * u[1] * (u[2] + u[3]) + u[2] * u[3] * (u[0] + u[1]);
-  return tau * e3 < 0.5 * u[3] * u[3] - 2.0 * tie;
+  return prox24_four_beats_three(u[0], u[1], u[2], u[3], tau, tie);
 }
 
 /// out = prox_{τ e3(|·|)}(z) for one 2:4 group (z, out: 4 doubles; may alias). τ ≥ 0, z finite.
@@ -555,6 +555,20 @@ NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double 
     }
 }
 
+/// One compare-exchange of a sorting network in every lane: keep ua ≥ ub, positions alongside.
+template <int B>
+NMLAB_HD inline void prox24_lane_exchange(double* ua, double* ub, double* pa, double* pb) {
+  NMLAB_SIMD
+  for (int l = 0; l < B; ++l) {
+    const bool sw = ua[l] < ub[l];
+    const double a = ua[l], b = ub[l], ia = pa[l], ib = pb[l];
+    ua[l] = sw ? b : a;
+    ub[l] = sw ? a : b;
+    pa[l] = sw ? ib : ia;
+    pb[l] = sw ? ia : ib;
+  }
+}
+
 /// Same result as prox24_group on each of kProxBatch consecutive groups (z, out: 4·kProxBatch
 /// doubles, row-major groups; may alias). Every lane runs the scalar routine's first start (w = 0,
 /// order 1→K) in lock step, a lane freezing when prox24_descent would stop, so its arithmetic is the
@@ -571,28 +585,43 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
       const double v = z[4 * l + i];
       u[i][l] = fabs(v);
       sg[i][l] = v < 0 ? -1.0 : 1.0;
-      idx[i][l] = i;
     }
-  // sorting network (0,1) (2,3) (0,2) (1,3) (1,2), lane-wise: u[0] ≥ u[1] ≥ u[2] ≥ u[3]
-  const int net[5][2] = {{0, 1}, {2, 3}, {0, 2}, {1, 3}, {1, 2}};
-  for (int k = 0; k < 5; ++k) {
-    const int a = net[k][0], b = net[k][1];
-    for (int l = 0; l < B; ++l) {
-      const bool sw = u[a][l] < u[b][l];
-      const double ua = u[a][l], ub = u[b][l];
-      const int ia = idx[a][l], ib = idx[b][l];
-      u[a][l] = sw ? ub : ua;
-      u[b][l] = sw ? ua : ub;
-      idx[a][l] = sw ? ib : ia;
-      idx[b][l] = sw ? ia : ib;
-    }
-  }
+  // sorting network (0,1) (2,3) (0,2) (1,3) (1,2), lane-wise: u[0] ≥ u[1] ≥ u[2] ≥ u[3]; the
+  // positions travel as doubles (same vector width as u, so each exchange is one SIMD loop)
+  double pos[4][B];
+  for (int i = 0; i < 4; ++i)
+    for (int l = 0; l < B; ++l) pos[i][l] = double(i);
+  prox24_lane_exchange<B>(u[0], u[1], pos[0], pos[1]);
+  prox24_lane_exchange<B>(u[2], u[3], pos[2], pos[3]);
+  prox24_lane_exchange<B>(u[0], u[2], pos[0], pos[2]);
+  prox24_lane_exchange<B>(u[1], u[3], pos[1], pos[3]);
+  prox24_lane_exchange<B>(u[1], u[2], pos[1], pos[2]);
+  for (int i = 0; i < 4; ++i)
+    for (int l = 0; l < B; ++l) idx[i][l] = int(pos[i][l]);
   // certificates (prox24_skip_interior) and the first start w = 0 for K = 3 and K = 4
+  // Lane-wise first: prox24_skip_interior's first test and its closed-form pre-certificates, and
+  // prox24_four_beats_three; the bound rounds then run only in lanes those leave open. Same
+  // booleans as prox24_group's: skip = !(τ·pairs < u_K) && (quick || bound rounds).
+  double open3[B], open4[B], beats[B];
+  NMLAB_SIMD
+  for (int l = 0; l < B; ++l) {
+    const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
+    const double tie = kProxTieRel * 0.5 * (u2 * u2 + u3 * u3);
+    const bool need3 = !(tau * (u0 * u1) < u2);
+    const bool need4 = !(tau * (u0 * (u1 + u2) + u1 * u2) < u3);
+    const bool q3 = prox24_quick_no_interior3(u0, u1, u2, tau), q4 = prox24_quick_no_interior4(u0, u1, u2, u3, tau);
+    beats[l] = prox24_four_beats_three(u0, u1, u2, u3, tau, tie) ? 1.0 : 0.0;
+    open3[l] = need3 ? (q3 ? 0.0 : 2.0) : 1.0;  // 1: no skip; 0: skip; 2: the bound rounds decide
+    open4[l] = need4 ? (q4 ? 0.0 : 2.0) : 1.0;
+  }
   for (int l = 0; l < B; ++l) {
     const double ul[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
-    const double tie = kProxTieRel * 0.5 * (ul[2] * ul[2] + ul[3] * ul[3]);
-    try3[l] = tau > 0 && ul[2] > 0 && !prox24_skip_interior(ul, tau, 3) && !prox24_four_beats_three(ul, tau, tie);
-    try4[l] = tau > 0 && ul[2] > 0 && ul[3] > 0 && !prox24_skip_interior(ul, tau, 4);
+    const bool base = tau > 0 && ul[2] > 0;
+    // the K = 3 bound rounds are pointless where K = 4 provably beats K = 3
+    try3[l] = base && beats[l] == 0.0 &&
+              (open3[l] == 1.0 || (open3[l] == 2.0 && !prox24_no_interior_minimum(ul, tau, 3)));
+    try4[l] = base && ul[3] > 0 &&
+              (open4[l] == 1.0 || (open4[l] == 2.0 && !prox24_no_interior_minimum(ul, tau, 4)));
     live3[l] = try3[l];
     live4[l] = try4[l];
     slow3[l] = slow4[l] = false;
@@ -715,11 +744,11 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     }
     settled[l] = ok;
     // res[idx[i]] = sign[idx[i]] · best[i]: position p holds best[i] for the i with idx[i] = p
-    const int i0 = idx[0][l], i1 = idx[1][l], i2 = idx[2][l];
-    const double v0 = i0 == 0 ? b0 : i1 == 0 ? b1 : i2 == 0 ? b2 : b3;
-    const double v1 = i0 == 1 ? b0 : i1 == 1 ? b1 : i2 == 1 ? b2 : b3;
-    const double v2 = i0 == 2 ? b0 : i1 == 2 ? b1 : i2 == 2 ? b2 : b3;
-    const double v3 = i0 == 3 ? b0 : i1 == 3 ? b1 : i2 == 3 ? b2 : b3;
+    const double i0 = pos[0][l], i1 = pos[1][l], i2 = pos[2][l];
+    const double v0 = i0 == 0.0 ? b0 : i1 == 0.0 ? b1 : i2 == 0.0 ? b2 : b3;
+    const double v1 = i0 == 1.0 ? b0 : i1 == 1.0 ? b1 : i2 == 1.0 ? b2 : b3;
+    const double v2 = i0 == 2.0 ? b0 : i1 == 2.0 ? b1 : i2 == 2.0 ? b2 : b3;
+    const double v3 = i0 == 3.0 ? b0 : i1 == 3.0 ? b1 : i2 == 3.0 ? b2 : b3;
     res_l[0][l] = sg[0][l] * v0;
     res_l[1][l] = sg[1][l] * v1;
     res_l[2][l] = sg[2][l] * v2;

@@ -369,8 +369,8 @@ TEST(ProxGroup24, QuickCertificatesHoldWhereTheyFire) {
       std::sort(u.begin(), u.end(), std::greater<>());
       for (int K = 3; K <= 4; ++K) {
         if (!(u[K - 1] > 0.0)) continue;
-        const bool quick = K == 3 ? kernels::prox24_quick_no_interior3(u.data(), c.tau)
-                                  : kernels::prox24_quick_no_interior4(u.data(), c.tau);
+        const bool quick = K == 3 ? kernels::prox24_quick_no_interior3(u[0], u[1], u[2], c.tau)
+                                  : kernels::prox24_quick_no_interior4(u[0], u[1], u[2], u[3], c.tau);
         if (!quick) continue;
         ++f[K - 3];
         b[K - 3] += !kernels::prox24_no_interior_minimum(u.data(), c.tau, K);
