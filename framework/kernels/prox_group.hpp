@@ -15,7 +15,7 @@
 //        w_i ← max(0, u_i − τ e_N(w_{−i}))          (2:4: e_2(w_{−i}) = Σ pair products without i)
 // Each candidate K > N runs exact coordinate descent from the starts w = c·u, c ∈ {0, ¼, ½, ¾, 1},
 // in both sweep orders (1→K and K→1); the candidate with the smallest objective wins, the sparser
-// one on ties. The 2:4 routines (prox24_group, and prox24_batch: 8 groups in SIMD lanes) add
+// one on ties. The 2:4 routines (prox24_group, and prox24_batch: 16 groups in SIMD lanes) add
 // shortcuts that leave the result unchanged: a certificate that a K has no strict interior minimum
 // (closed-form necessary conditions first, from the 1-D reduction for K = 3 and the order bounds for
 // K = 4, then bound tightening), a test that K = 4 provably beats K = 3, an early exit at the first start that
@@ -460,8 +460,9 @@ NMLAB_HD inline double prox24_group(const double* z, double tau, double* out) {
 // ---- 2:4 batched (SIMD across groups) -------------------------------------------------------------
 
 /// Groups per batch: the lane loops below are written so that the compiler vectorises them
-/// (8 doubles = one AVX-512 register).
-constexpr int kProxBatch = 8;
+/// (16 doubles: two AVX-512 or four AVX2 registers per lane loop, enough independent chains to hide
+/// the latency of the coordinate updates; 16 beat 8 by 5-10% on this box).
+constexpr int kProxBatch = 16;
 /// Lock-step sweep cap of the batched path; lanes that need more continue one by one.
 constexpr int kProxBatchSweeps = 24;
 

@@ -58,7 +58,7 @@ class NmElementary final : public Regularizer {
         continue;
       }
       if (two_four) {
-        kernels::prox24_groups(row, Z.cols() / 4, tau, row);  // SIMD batches of 8 groups
+        kernels::prox24_groups(row, Z.cols() / 4, tau, row);  // SIMD batches of kProxBatch groups
         continue;
       }
       for (Index g = 0; g < Z.cols(); g += p.m) kernels::prox_nm_group(row + g, p.n, p.m, tau, row + g);
