@@ -37,18 +37,36 @@ class NmElementary final : public Regularizer {
     return total;
   }
 
-  void prox(Weights& Z, double tau, const NMPattern& p) const override {
+  void prox(Weights& Z, double tau, const NMPattern& p) const override { apply(Z, nullptr, 0.0, tau, p); }
+
+  /// Fused: each row gets its gradient step and its prox while it is in cache (one pass over W
+  /// and G instead of three).
+  void prox_step(Weights& W, const Weights& G, double eta, double tau, const NMPattern& p) const override {
+    if (G.rows() != W.rows() || G.cols() != W.cols())
+      throw TensorError("prox_step: G is " + std::to_string(G.rows()) + " x " + std::to_string(G.cols()) +
+                        " but W is " + std::to_string(W.rows()) + " x " + std::to_string(W.cols()));
+    apply(W, &G, eta, tau, p);
+  }
+
+ private:
+  /// Z ← prox_{τR}(Z − η G) (Z ← prox_{τR}(Z) without G), rows in parallel.
+  static void apply(Weights& Z, const Weights* G, double eta, double tau, const NMPattern& p) {
     NMLAB_ASSERT(tau >= 0, "prox step tau must be non-negative");
     check_groups(Z, p, "prox");
     const bool two_four = p.n == 2 && p.m == 4;
     // Rows are independent; each group is an O(1) exact solve (prox_group.hpp). The finiteness check
     // of Z is fused into the row loop (a separate serial pass cost as much as the prox late in a run):
-    // a row with a NaN/Inf is left as it is and reported after the loop (TensorError; the other rows
-    // may already be proxed then).
+    // a row with a NaN/Inf is left as it is (after its gradient step) and reported after the loop
+    // (TensorError; the other rows may already be proxed then).
     bool non_finite = false;
 #pragma omp parallel for schedule(static) reduction(|| : non_finite) if (Z.size() >= kParallelMinEntries)
     for (Index r = 0; r < Z.rows(); ++r) {
       double* row = Z.row(r).data();
+      if (G) {
+        const double* g = G->row(r).data();
+#pragma omp simd
+        for (Index c = 0; c < Z.cols(); ++c) row[c] -= eta * g[c];
+      }
       // probe = Σ_c 0·z_c is NaN exactly when some z_c is NaN or ±Inf
       double probe = 0.0;
 #pragma omp simd reduction(+ : probe)

@@ -59,12 +59,6 @@ double largest_eigenvalue(const SymMatrix& H, int iters, RngStream rng) {
   return std::max(lambda, (H * v).norm());
 }
 
-/// Z = W − η G in place, rows in parallel (a serial Eigen expression cost ~⅓ of the prox late in a run).
-void gradient_step(Weights& W, const Weights& G, double eta) {
-#pragma omp parallel for schedule(static) if (W.size() >= kParallelMinEntries)
-  for (Index r = 0; r < W.rows(); ++r) W.row(r) -= eta * G.row(r);
-}
-
 class ProxSolver final : public SolverWithOptions<ProxOptions> {
  public:
   using SolverWithOptions::SolverWithOptions;
@@ -131,8 +125,7 @@ class ProxSolver final : public SolverWithOptions<ProxOptions> {
       if (it == 0) res.summary.objective_initial = objective_trace.back();
       // Z = W − η G;  W ← prox_{ηλR}(Z)  (group-wise, rows in parallel)
       phase.restart();
-      gradient_step(W, G, eta);
-      reg->prox(W, eta * lambda, p);
+      reg->prox_step(W, G, eta, eta * lambda, p);  // W ← prox_{ηλR}(W − η G)
       time_prox += phase.seconds();
       open_groups = groups_not_nm(W, p);
       lambda_trace.push_back(lambda);
