@@ -114,7 +114,8 @@ constexpr double kProxCertSlack = 1e-12;
 /// + τ e2(u)) covers rounding as the box closes on a real minimum (a minimum with w_K ≤ δ is, to
 /// that precision, the boundary point of the smaller K). Late in a proximal-gradient run this
 /// settles almost every group without a single coordinate sweep.
-NMLAB_HD inline bool prox24_no_interior_minimum(const double* u, double tau, int K) {
+template <int K>
+NMLAB_HD inline bool prox24_no_interior_minimum(const double* u, double tau) {
   double lo[4] = {0.0, 0.0, 0.0, 0.0}, hi[4] = {u[0], u[1], u[2], K == 4 ? u[3] : 0.0};
   const double inv = 1.0 / tau;
   const double slack = kProxCertSlack * (1.0 + u[0] + tau * (u[0] * (u[1] + u[2] + u[3]) + prox24_pairs_without(u, 0)));
@@ -150,6 +151,10 @@ NMLAB_HD inline bool prox24_no_interior_minimum(const double* u, double tau, int
     last_width = width;
   }
   return false;
+}
+/// The same with a run-time K ∈ {3, 4}.
+NMLAB_HD inline bool prox24_no_interior_minimum(const double* u, double tau, int K) {
+  return K == 3 ? prox24_no_interior_minimum<3>(u, tau) : prox24_no_interior_minimum<4>(u, tau);
 }
 
 /// Cheap exact pre-certificates for prox24_no_interior_minimum (no iteration; prox24_skip_interior
@@ -200,17 +205,19 @@ NMLAB_HD inline bool prox24_quick_no_interior4(double u0, double u1, double u2, 
 /// prox24_no_interior_minimum, tried only where it can succeed: when the last coordinate of K
 /// survives the first sweep from w = (u_1, …, u_{K−1}, ·) (τ e2(u_{−K}) < u_K, early iterations), the
 /// box cannot close, so the bound rounds are skipped (a performance choice, not a correctness one).
-NMLAB_HD inline bool prox24_skip_interior(const double* u, double tau, int K) {
+template <int K>
+NMLAB_HD inline bool prox24_skip_interior(const double* u, double tau) {
   const double pairs = K == 3 ? u[0] * u[1] : u[0] * (u[1] + u[2]) + u[1] * u[2];
   if (tau * pairs < u[K - 1]) return false;
   if (K == 3 ? prox24_quick_no_interior3(u[0], u[1], u[2], tau) : prox24_quick_no_interior4(u[0], u[1], u[2], u[3], tau))
     return true;
-  return prox24_no_interior_minimum(u, tau, K);
+  return prox24_no_interior_minimum<K>(u, tau);
 }
 
 /// Cholesky of the Hessian I + τ ∇²e3(w) on the first K coordinates (∂²e3/∂w_i∂w_j = Σ_{k≠i,j} w_k)
 /// into h (lower triangle). Returns false unless it is positive definite.
-NMLAB_HD inline bool prox24_hessian_cholesky(const double* w, int K, double tau, double h[4][4]) {
+template <int K>
+NMLAB_HD inline bool prox24_hessian_cholesky(const double* w, double tau, double h[4][4]) {
   const double sum = w[0] + w[1] + w[2] + w[3];
   for (int i = 0; i < K; ++i)
     for (int j = 0; j < K; ++j) h[i][j] = i == j ? 1.0 : tau * (sum - w[i] - w[j]);
@@ -230,9 +237,14 @@ NMLAB_HD inline bool prox24_hessian_cholesky(const double* w, int K, double tau,
 }
 
 /// Whether w (first K entries, all > 0) is a strict local minimum: Hessian positive definite.
-NMLAB_HD inline bool prox24_strict_minimum(const double* w, int K, double tau) {
+template <int K>
+NMLAB_HD inline bool prox24_strict_minimum(const double* w, double tau) {
   double h[4][4];
-  return prox24_hessian_cholesky(w, K, tau, h);
+  return prox24_hessian_cholesky<K>(w, tau, h);
+}
+/// The same with a run-time K ∈ {3, 4}.
+NMLAB_HD inline bool prox24_strict_minimum(const double* w, int K, double tau) {
+  return K == 3 ? prox24_strict_minimum<3>(w, tau) : prox24_strict_minimum<4>(w, tau);
 }
 
 /// prox24_strict_minimum as 1.0 / 0.0, straight-line (no loops, no early exit) for lane loops: the
@@ -305,7 +317,7 @@ NMLAB_HD inline bool prox24_newton(const double* u, double tau, double* w, doubl
     double h[4][4], g[4], d[4];
     for (int i = 0; i < K; ++i)
       if (!(w[i] > 0.0)) return false;
-    if (!prox24_hessian_cholesky(w, K, tau, h)) return false;
+    if (!prox24_hessian_cholesky<K>(w, tau, h)) return false;
     for (int i = 0; i < K; ++i) g[i] = w[i] - u[i] + tau * prox24_pairs_without(w, i);
     // solve (L Lᵀ) d = g
     for (int i = 0; i < K; ++i) {
@@ -397,7 +409,7 @@ NMLAB_HD inline void prox24_candidate(const double* u, double tau, double tol, d
         usable = prox24_descent<K>(u, tau, w, dir == 0, tol);
       }
       if (!usable) continue;
-      inside = w[0] > 0.0 && w[1] > 0.0 && w[2] > 0.0 && (K == 3 || w[3] > 0.0) && prox24_strict_minimum(w, K, tau);
+      inside = w[0] > 0.0 && w[1] > 0.0 && w[2] > 0.0 && (K == 3 || w[3] > 0.0) && prox24_strict_minimum<K>(w, tau);
       const double f = prox24_objective(u, w, tau);
       if (f < f_best - tie) {
         f_best = f;
@@ -448,9 +460,9 @@ NMLAB_HD inline double prox24_group(const double* z, double tau, double* out) {
     const double tie = kProxTieRel * f_best;
     // Skip K when no strict interior minimum can exist (late iterations: most groups), and K = 3
     // when the K = 4 optimum provably beats it (early iterations: most groups).
-    if (!prox24_skip_interior(u, tau, 3) && !prox24_four_beats_three(u, tau, tie))
+    if (!prox24_skip_interior<3>(u, tau) && !prox24_four_beats_three(u, tau, tie))
       prox24_candidate<3>(u, tau, tol, tie, nullptr, false, best, f_best);
-    if (u[3] > 0 && !prox24_skip_interior(u, tau, 4)) prox24_candidate<4>(u, tau, tol, tie, nullptr, false, best, f_best);
+    if (u[3] > 0 && !prox24_skip_interior<4>(u, tau)) prox24_candidate<4>(u, tau, tol, tie, nullptr, false, best, f_best);
   }
   // un-sort and restore signs
   for (int i = 0; i < 4; ++i) out[idx[i]] = sign[idx[i]] * best[i];
@@ -485,7 +497,7 @@ NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double 
   constexpr int F = kProxStarts - 1;  // lanes [0, F) sweep 1→K, lanes [F, L) sweep K→1
   if (first_usable) {
     const bool inside = first[0] > 0.0 && first[1] > 0.0 && first[2] > 0.0 && (K == 3 || first[3] > 0.0) &&
-                        prox24_strict_minimum(first, K, tau);
+                        prox24_strict_minimum<K>(first, tau);
     const double f = prox24_objective(u, first, tau);
     if (f < f_best - tie) {
       f_best = f;
@@ -546,7 +558,7 @@ NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double 
       else if (on[l] != 0.0) usable = prox24_descent_from<K>(u, tau, v, dir == 0, tol, int(sweeps[l]), prev[l]);
       if (!usable) continue;
       const bool inside =
-          v[0] > 0.0 && v[1] > 0.0 && v[2] > 0.0 && (K == 3 || v[3] > 0.0) && prox24_strict_minimum(v, K, tau);
+          v[0] > 0.0 && v[1] > 0.0 && v[2] > 0.0 && (K == 3 || v[3] > 0.0) && prox24_strict_minimum<K>(v, tau);
       const double f = prox24_objective(u, v, tau);
       if (f < f_best - tie) {
         f_best = f;
@@ -620,9 +632,9 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     const bool base = tau > 0 && ul[2] > 0;
     // the K = 3 bound rounds are pointless where K = 4 provably beats K = 3
     try3[l] = base && beats[l] == 0.0 &&
-              (open3[l] == 1.0 || (open3[l] == 2.0 && !prox24_no_interior_minimum(ul, tau, 3)));
+              (open3[l] == 1.0 || (open3[l] == 2.0 && !prox24_no_interior_minimum<3>(ul, tau)));
     try4[l] = base && ul[3] > 0 &&
-              (open4[l] == 1.0 || (open4[l] == 2.0 && !prox24_no_interior_minimum(ul, tau, 4)));
+              (open4[l] == 1.0 || (open4[l] == 2.0 && !prox24_no_interior_minimum<4>(ul, tau)));
     live3[l] = try3[l];
     live4[l] = try4[l];
     slow3[l] = slow4[l] = false;
