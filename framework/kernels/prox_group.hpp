@@ -652,13 +652,13 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     on4[l] = live4[l] ? 1.0 : 0.0;
     sl3[l] = sl4[l] = n3[l] = n4[l] = 0.0;
   }
+  // alive3/alive4: some lane's run still going (the stopping rule below updates them)
+  double alive3 = 0.0, alive4 = 0.0;
+  for (int l = 0; l < B; ++l) {
+    alive3 = alive3 > on3[l] ? alive3 : on3[l];
+    alive4 = alive4 > on4[l] ? alive4 : on4[l];
+  }
   for (int sweep = 0; sweep < kProxBatchSweeps; ++sweep) {
-    double alive3 = 0.0, alive4 = 0.0;
-    NMLAB_SIMD
-    for (int l = 0; l < B; ++l) {
-      alive3 = alive3 > on3[l] ? alive3 : on3[l];
-      alive4 = alive4 > on4[l] ? alive4 : on4[l];
-    }
     if (alive3 == 0.0 && alive4 == 0.0) break;
     double ch3[B], ch4[B];
     for (int l = 0; l < B; ++l) ch3[l] = ch4[l] = 0.0;
@@ -685,7 +685,8 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
       }
     }
     // the stopping rule of prox24_descent_from: converged (d), or slow (s: then prox24_finish)
-    NMLAB_SIMD
+    double any3 = 0.0, any4 = 0.0;
+    NMLAB_SIMD_MAX2(any3, any4)
     for (int l = 0; l < B; ++l) {
       const double d3 = ch3[l] < tol[l] ? 1.0 : 0.0, d4 = ch4[l] < tol[l] ? 1.0 : 0.0;
       const double s3 = d3 == 0.0 && ch3[l] < coarse[l] && ch3[l] > kProxSlowRatio * prev3[l] ? 1.0 : 0.0;
@@ -699,7 +700,11 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
       prev4[l] = go4 != 0.0 ? ch4[l] : prev4[l];
       on3[l] = go3;
       on4[l] = go4;
+      any3 = any3 > go3 ? any3 : go3;
+      any4 = any4 > go4 ? any4 : go4;
     }
+    alive3 = any3;
+    alive4 = any4;
   }
   for (int l = 0; l < B; ++l) {
     live3[l] = on3[l] != 0.0;
