@@ -1,6 +1,9 @@
 // nm_elementary: R(W) = Σ_groups e_{N+1}(|w_g|), zero exactly when every group has at most N non-zeros
 // (2:4: Σ_groups of the |triple products|, Kübler et al. 2025). Its prox is exact per group
 // (framework/kernels/prox_group.hpp).
+#include <cmath>
+#include <vector>
+
 #include "framework/builtins.hpp"
 #include "framework/core/errors.hpp"
 #include "framework/core/layer_problem.hpp"
@@ -28,12 +31,28 @@ class NmElementary final : public Regularizer {
 
   double value(const Weights& W, const NMPattern& p) const override {
     check_groups(W, p, "value");
-    double total = 0.0;
-#pragma omp parallel for reduction(+ : total) schedule(static) if (W.size() >= kParallelMinEntries)
+    // Per-row sums, added in row order afterwards: the value does not depend on the thread count.
+    std::vector<double> rows(static_cast<std::size_t>(W.rows()), 0.0);
+    const bool two_four = p.n == 2 && p.m == 4;
+#pragma omp parallel for schedule(static) if (W.size() >= kParallelMinEntries)
     for (Index r = 0; r < W.rows(); ++r) {
       const double* row = W.row(r).data();
-      for (Index g = 0; g < W.cols(); g += p.m) total += kernels::elementary_symmetric_abs(row + g, p.m, p.n + 1);
+      double sum = 0.0;
+      if (two_four) {
+        // e3(|a|, |b|, |c|, |d|) = |a||b|(|c| + |d|) + |c||d|(|a| + |b|): the solver evaluates it every
+        // iteration, and the general recurrence cost ~20% of a 1024² solve
+#pragma omp simd reduction(+ : sum)
+        for (Index g = 0; g < W.cols(); g += 4) {
+          const double a = std::abs(row[g]), b = std::abs(row[g + 1]), c = std::abs(row[g + 2]), d = std::abs(row[g + 3]);
+          sum += a * b * (c + d) + c * d * (a + b);
+        }
+      } else {
+        for (Index g = 0; g < W.cols(); g += p.m) sum += kernels::elementary_symmetric_abs(row + g, p.m, p.n + 1);
+      }
+      rows[std::size_t(r)] = sum;
     }
+    double total = 0.0;
+    for (const double v : rows) total += v;
     return total;
   }
 

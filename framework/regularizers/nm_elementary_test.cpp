@@ -506,6 +506,15 @@ TEST(NmElementary, ValueMatchesHandComputedE3) {
   V << 1, 1, 1, 1, 1, 1, 1, 1,
        1, -1, 1, -1, 1, 0, 0, 0;
   EXPECT_NEAR(reg->value(V, NMPattern{4, 8}), 56 + 1, kF64Tol);
+  // the closed-form 2:4 path against the general recurrence, on a matrix large enough for threads
+  std::mt19937_64 g(23);
+  std::normal_distribution<double> n01;
+  Weights R(64, 1024);
+  for (Index i = 0; i < R.size(); ++i) R.data()[i] = n01(g);
+  double expected = 0.0;
+  for (Index r = 0; r < R.rows(); ++r)
+    for (Index c = 0; c < R.cols(); c += 4) expected += kernels::elementary_symmetric_abs(&R(r, c), 4, 3);
+  EXPECT_NEAR(reg->value(R, NMPattern{2, 4}), expected, 1e-12 * expected);
 }
 
 TEST(NmElementary, MatrixProxIsGroupwiseAndZeroesTheRegularizer) {
