@@ -627,14 +627,18 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     open3[l] = need3 ? (q3 ? 0.0 : 2.0) : 1.0;  // 1: no skip; 0: skip; 2: the bound rounds decide
     open4[l] = need4 ? (q4 ? 0.0 : 2.0) : 1.0;
   }
+  // The bound rounds (open = 2) are deferred: a K whose first run ends at a strict interior minimum
+  // has one, so no certificate can exclude it, and the rounds are run (per lane, below) only for a
+  // K whose first run does not; at τ ≈ 0.3 that saves them for most groups. try = the first run is
+  // run; box = the bound rounds may still exclude K.
+  bool box3[B], box4[B];
   for (int l = 0; l < B; ++l) {
     const double ul[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
     const bool base = tau > 0 && ul[2] > 0;
-    // the K = 3 bound rounds are pointless where K = 4 provably beats K = 3
-    try3[l] = base && beats[l] == 0.0 &&
-              (open3[l] == 1.0 || (open3[l] == 2.0 && !prox24_no_interior_minimum<3>(ul, tau)));
-    try4[l] = base && ul[3] > 0 &&
-              (open4[l] == 1.0 || (open4[l] == 2.0 && !prox24_no_interior_minimum<4>(ul, tau)));
+    try3[l] = base && beats[l] == 0.0 && open3[l] != 0.0;  // K = 3 is pointless where K = 4 beats it
+    try4[l] = base && ul[3] > 0 && open4[l] != 0.0;
+    box3[l] = open3[l] == 2.0;
+    box4[l] = open4[l] == 2.0;
     live3[l] = try3[l];
     live4[l] = try4[l];
     slow3[l] = slow4[l] = false;
@@ -783,13 +787,21 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     double best[4] = {uu[0], uu[1], 0.0, 0.0};
     double f_best = 0.5 * (uu[2] * uu[2] + uu[3] * uu[3]);
     const double tie = kProxTieRel * f_best;
-    if (try3[l]) {
+    // a K whose first run has not (yet) ended at a strict interior minimum: the deferred bound rounds
+    const auto first_inside3 = [&] {
+      return !live3[l] && !slow3[l] && a[0] > 0.0 && a[1] > 0.0 && a[2] > 0.0 && prox24_strict_minimum<3>(a, tau);
+    };
+    if (try3[l] && !(box3[l] && !first_inside3() && prox24_no_interior_minimum<3>(uu, tau))) {
       bool usable = true;
       if (slow3[l]) usable = prox24_finish<3>(uu, tau, a, true, tol[l], sweeps3[l]);
       else if (live3[l]) usable = prox24_descent_from<3>(uu, tau, a, true, tol[l], sweeps3[l], prev3[l]);
       prox24_candidate_lanes<3>(uu, tau, tol[l], tie, a, usable, best, f_best);
     }
-    if (try4[l]) {
+    const auto first_inside4 = [&] {
+      return !live4[l] && !slow4[l] && b[0] > 0.0 && b[1] > 0.0 && b[2] > 0.0 && b[3] > 0.0 &&
+             prox24_strict_minimum<4>(b, tau);
+    };
+    if (try4[l] && !(box4[l] && !first_inside4() && prox24_no_interior_minimum<4>(uu, tau))) {
       bool usable = true;
       if (slow4[l]) usable = prox24_finish<4>(uu, tau, b, true, tol[l], sweeps4[l]);
       else if (live4[l]) usable = prox24_descent_from<4>(uu, tau, b, true, tol[l], sweeps4[l], prev4[l]);
