@@ -90,11 +90,16 @@ NMLAB_HD inline double prox24_pairs_without(const double* w, int i) {
   return a * (b + c) + b * c;
 }
 
-/// f(w) = ½‖w − u‖² + τ e3(w) for w ≥ 0.
-NMLAB_HD inline double prox24_objective(const double* u, const double* w, double tau) {
-  const double d0 = w[0] - u[0], d1 = w[1] - u[1], d2 = w[2] - u[2], d3 = w[3] - u[3];
-  const double e3 = w[0] * w[1] * (w[2] + w[3]) + w[2] * w[3] * (w[0] + w[1]);
+/// f(w) = ½‖w − u‖² + τ e3(w) for w ≥ 0, on scalars (lane loops use this form).
+NMLAB_HD inline double prox24_objective4(double u0, double u1, double u2, double u3, double w0, double w1, double w2,
+                                         double w3, double tau) {
+  const double d0 = w0 - u0, d1 = w1 - u1, d2 = w2 - u2, d3 = w3 - u3;
+  const double e3 = w0 * w1 * (w2 + w3) + w2 * w3 * (w0 + w1);
   return 0.5 * (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3) + tau * e3;
+}
+/// The same on arrays of 4.
+NMLAB_HD inline double prox24_objective(const double* u, const double* w, double tau) {
+  return prox24_objective4(u[0], u[1], u[2], u[3], w[0], w[1], w[2], w[3], tau);
 }
 
 /// Rounds of bound tightening in prox24_no_interior_minimum (it also stops once a round shrinks the
@@ -284,13 +289,6 @@ NMLAB_HD inline double prox24_pd_flag(double w0, double w1, double w2, double w3
   return d > 0.0 ? ok : 0.0;
 }
 
-/// prox24_objective on scalars (the same expression), for lane loops.
-NMLAB_HD inline double prox24_objective4(double u0, double u1, double u2, double u3, double w0, double w1, double w2,
-                                         double w3, double tau) {
-  const double d0 = w0 - u0, d1 = w1 - u1, d2 = w2 - u2, d3 = w3 - u3;
-  const double e3 = w0 * w1 * (w2 + w3) + w2 * w3 * (w0 + w1);
-  return 0.5 * (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3) + tau * e3;
-}
 
 /// One exact coordinate sweep on the first K coordinates:  w_i ← max(0, u_i − τ e2(w_{−i})).
 /// Returns Σ_i |Δw_i|.
