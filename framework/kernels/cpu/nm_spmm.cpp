@@ -4,14 +4,15 @@
 //
 // Memory movement per task (one row block, all token panels p):
 //   Xp[p]  : Kp x kNr floats, k-major, 64 B aligned; a kc x kNr slice (32 KiB) stays in L1 while
-//            all rows of the block pass over it; the next slice is prefetched meanwhile. A task
-//            (one row block) runs over every panel, so its weights are re-read from L2.
+//            all rows of the block pass over it; the next slice is prefetched meanwhile. The
+//            task's weights are re-read from L2 for every panel.
 //   W      : one sequential "tile stream" per row block, in exactly the order the loops read it
 //            (value + 1-byte k inside the slice per stored entry, 5 B), so the hardware
 //            prefetcher follows it. Streaming values and columns row by row (two arrays, 24
 //            jumps per k block) cost 15-20% of the product.
 //   Cb     : row_block x kNr accumulator block (thread-local), R rows x kNr tokens live in registers
-//            for one k block, then go back to Cb; copied to Y (valid tokens only) at the end.
+//            for one k block, then go back to Cb; the last k block stores into Y directly (full
+//            tiles of full panels; the rest is copied from Cb, valid tokens only).
 #if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
