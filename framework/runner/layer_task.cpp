@@ -83,7 +83,7 @@ class LayerTask final : public Task {
     rec.scalars["density"] = double(res.mask.count()) / double(res.mask.bits().size());
     for (const auto& [k, v] : res.metrics) rec.scalars[k] = v;
     rec.labels["termination"] = to_string(res.summary.termination);
-    rec.labels["backend_requested"] = res.summary.backend_requested.empty() ? ctx.backend : res.summary.backend_requested;
+    rec.labels["backend_requested"] = ctx.backend;
     rec.labels["backend_used"] = res.summary.backend_used.empty() ? "cpu" : res.summary.backend_used;
     rec.attributes["message"] = res.summary.message;
     rec.attributes["threads_used"] = std::to_string(res.summary.threads_used);

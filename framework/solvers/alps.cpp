@@ -62,7 +62,6 @@ class AlpsSolver final : public SolverWithOptions<AlpsOptions> {
     check_supported(p, prob.d_out(), prob.d_in());
     Stopwatch setup_clock;
     SolveResult res;
-    res.summary.backend_requested = ctx.backend;
     res.summary.backend_used = "cpu";
     res.summary.threads_used = Eigen::nbThreads();
     const Index d_out = prob.d_out(), d_in = prob.d_in();

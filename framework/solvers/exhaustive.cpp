@@ -143,7 +143,7 @@ class ExhaustiveSolver final : public SolverWithOptions<ExhaustiveOptions> {
                         to_text(opt_.max_masks_per_row) + ": use a smaller d_in or raise max_masks_per_row");
   }
 
-  SolveResult solve(const LayerProblem& prob, const NMPattern& p, Context& ctx) const override {
+  SolveResult solve(const LayerProblem& prob, const NMPattern& p, Context&) const override {
     check_supported(p, prob.d_out(), prob.d_in());
     Stopwatch clock;
     const auto combos = combinations(p.m, p.n);
@@ -188,7 +188,6 @@ class ExhaustiveSolver final : public SolverWithOptions<ExhaustiveOptions> {
                           " masks of each row";
     res.summary.iterations = 0;
     res.summary.objective_final = prob.loss(*res.W);
-    res.summary.backend_requested = ctx.backend;
     res.summary.backend_used = "cpu";
     res.summary.threads_used = omp_get_max_threads();
     res.metrics["masks_per_row"] = std::exp(log_masks_per_row(p, prob.d_in()));

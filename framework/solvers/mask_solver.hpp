@@ -27,8 +27,7 @@ struct SolverSummary {
   double objective_final = std::numeric_limits<double>::quiet_NaN();
   double time_setup_s = std::numeric_limits<double>::quiet_NaN();
   double time_solve_s = std::numeric_limits<double>::quiet_NaN();
-  std::string backend_requested;
-  std::string backend_used;
+  std::string backend_used;  ///< the backend that ran (the request is Context::backend)
   int threads_used = 0;
 };
 

@@ -101,7 +101,6 @@ class ProxSolver final : public SolverWithOptions<ProxOptions> {
     const double lmax = largest_eigenvalue(H, opt_.power_iters, ctx.rng.derive("prox_power"));
     const double w_scale = W0.cwiseAbs().maxCoeff();
     SolveResult res;
-    res.summary.backend_requested = ctx.backend;
     res.summary.backend_used = "cpu";
     res.summary.threads_used = threads;
     if (!(lmax > 0) || !(w_scale > 0)) {  // nothing to fit: L ≡ 0 or W0 = 0

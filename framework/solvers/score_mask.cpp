@@ -31,7 +31,6 @@ SolveResult solve_by_scores(const Weights& scores, const NMPattern& p, Context& 
                                        : "one-shot selection by score";
   res.summary.iterations = 0;
   res.summary.time_setup_s = setup_s;
-  res.summary.backend_requested = ctx.backend;
   res.summary.backend_used = "cpu";
   res.summary.threads_used = omp_get_max_threads();
   return res;

@@ -115,7 +115,6 @@ class SparseGptSolver final : public SolverWithOptions<SparseGptOptions> {
     res.summary.message = unstructured() ? "column sweep done (unstructured)" : "column sweep done";
     res.summary.iterations = long(d_in);
     res.summary.objective_final = quadratic_loss_chunked(W, prob.W0, prob.H);  // = prob.loss(W), less memory
-    res.summary.backend_requested = ctx.backend;
     res.summary.backend_used = "cpu";
     res.summary.threads_used = Eigen::nbThreads();
     res.mask = std::move(mask);

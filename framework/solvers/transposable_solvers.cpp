@@ -100,7 +100,6 @@ class TransposableSolver final : public SolverWithOptions<O> {
                           " tiles, " + std::to_string(report.tiles_short) + " short before completion";
     res.summary.iterations = 0;
     res.summary.objective_final = res.metrics["kept_score"];
-    res.summary.backend_requested = ctx.backend;
     res.summary.backend_used = "cpu";
     res.summary.threads_used = omp_get_max_threads();
     return res;
