@@ -6,16 +6,12 @@
 #include <string>
 
 #include "framework/core/errors.hpp"
-#include "framework/kernels/device.hpp"
+#include "framework/kernels/cuda/cuda_support.cuh"
 #include "framework/kernels/dykstra_cuda.hpp"
 #include "framework/kernels/dykstra_tile.hpp"
 
 namespace nmlab::kernels::cuda {
 namespace {
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw Error(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(e));
-}
 
 /// p[tile t] ← Dykstra(p[tile t]); q is scratch of the same size, all 1 on entry.
 __global__ void dykstra_tiles_kernel(float* __restrict__ p, float* __restrict__ q, long tiles, int m, int n,
@@ -39,28 +35,19 @@ std::vector<float> dykstra_tiles(const float* P, long tiles, int m, int n, int i
     if (!(std::isfinite(P[i]) && P[i] > 0.0f))
       throw TensorError("dykstra_tiles: entry " + std::to_string(i) + " is " + std::to_string(P[i]) +
                         "; the entropic plan must be finite and positive");
-  if (!device_info().cuda_usable) throw Error("the cuda backend needs a GPU: " + device_info().description);
+  require_gpu();
   std::vector<float> out(static_cast<std::size_t>(count));
   if (count == 0) return out;
-  float *dp = nullptr, *dq = nullptr;
-  check(cudaMalloc(reinterpret_cast<void**>(&dp), std::size_t(count) * sizeof(float)), "cudaMalloc");
-  try {
-    check(cudaMalloc(reinterpret_cast<void**>(&dq), std::size_t(count) * sizeof(float)), "cudaMalloc");
-    const std::vector<float> ones(static_cast<std::size_t>(count), 1.0f);
-    check(cudaMemcpy(dp, P, std::size_t(count) * sizeof(float), cudaMemcpyHostToDevice), "upload");
-    check(cudaMemcpy(dq, ones.data(), std::size_t(count) * sizeof(float), cudaMemcpyHostToDevice), "upload");
-    constexpr int kThreads = 64;
-    dykstra_tiles_kernel<<<unsigned((tiles + kThreads - 1) / kThreads), kThreads>>>(dp, dq, tiles, m, n, iterations);
-    check(cudaGetLastError(), "dykstra_tiles_kernel");
-    check(cudaDeviceSynchronize(), "dykstra_tiles_kernel");
-    check(cudaMemcpy(out.data(), dp, std::size_t(count) * sizeof(float), cudaMemcpyDeviceToHost), "download");
-  } catch (...) {
-    cudaFree(dp);
-    cudaFree(dq);
-    throw;
-  }
-  cudaFree(dp);
-  cudaFree(dq);
+  const std::size_t size = static_cast<std::size_t>(count);
+  DeviceBuffer<float> dp(size), dq(size);
+  const std::vector<float> ones(static_cast<std::size_t>(count), 1.0f);
+  dp.upload(P);
+  dq.upload(ones.data());
+  constexpr int kThreads = 64;
+  dykstra_tiles_kernel<<<unsigned((tiles + kThreads - 1) / kThreads), kThreads>>>(dp.get(), dq.get(), tiles, m, n, iterations);
+  check(cudaGetLastError(), "dykstra_tiles_kernel");
+  check(cudaDeviceSynchronize(), "dykstra_tiles_kernel");
+  dp.download(out.data());
   return out;
 }
 

@@ -11,46 +11,19 @@
 #include <vector>
 
 #include "framework/core/errors.hpp"
+#include "framework/kernels/cuda/cuda_support.cuh"
 #include "framework/kernels/cuda/mma_sp_fragments.hpp"
 #include "framework/kernels/device.hpp"
 #include "framework/kernels/sparse24_cuda.hpp"
 
 namespace nmlab::kernels::cuda {
-namespace {
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw Error(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(e));
-}
-void check(cublasStatus_t s, const char* what) {
+/// The cuBLAS overload beside check(cudaError_t) of cuda_support.cuh (same namespace, so both are found).
+inline void check(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS) throw Error(std::string("cuBLAS error ") + std::to_string(int(s)) + " in " + what);
 }
 
-void require_gpu() {
-  const DeviceInfo& d = device_info();
-  if (!d.cuda_usable) throw Error("the cuda backend needs a GPU: " + d.description);
-}
-
-/// Owning device buffer (cudaMalloc/cudaFree), move-only.
-template <class T>
-class DeviceBuffer {
- public:
-  explicit DeviceBuffer(std::size_t count) : count_(count) {
-    check(cudaMalloc(reinterpret_cast<void**>(&ptr_), std::max<std::size_t>(count, 1) * sizeof(T)), "cudaMalloc");
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { cudaFree(ptr_); }
-  T* get() const { return ptr_; }
-  void upload(const T* host) { check(cudaMemcpy(ptr_, host, count_ * sizeof(T), cudaMemcpyHostToDevice), "upload"); }
-  void download(T* host) const {
-    check(cudaMemcpy(host, ptr_, count_ * sizeof(T), cudaMemcpyDeviceToHost), "download");
-  }
-  void zero() { check(cudaMemset(ptr_, 0, count_ * sizeof(T)), "cudaMemset"); }
-
- private:
-  T* ptr_ = nullptr;
-  std::size_t count_;
-};
+namespace {
 
 class CublasHandle {
  public:
