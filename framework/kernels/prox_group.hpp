@@ -476,6 +476,21 @@ constexpr int kProxBatch = 16;
 /// Lock-step sweep cap of the batched path; lanes that need more continue one by one.
 constexpr int kProxBatchSweeps = 24;
 
+/// One exact coordinate update in the lanes [l0, l1) that are on (on[l] = 1): w_i ← max(0, u_i −
+/// τ e2(w_{−i})), adding |Δw_i| to ch. u_i is one value per lane (kLaneU) or one for all lanes.
+template <bool kLaneU, int N>
+NMLAB_HD inline void prox24_lane_update(double (&w)[4][N], const double* u_i, double tau, const double* on, double* ch,
+                                        int i, int l0, int l1) {
+  const int j = (i + 1) & 3, k = (i + 2) & 3, m = (i + 3) & 3;
+  NMLAB_SIMD
+  for (int l = l0; l < l1; ++l) {
+    const double a = w[j][l], b = w[k][l], c = w[m][l];
+    const double n = prox_pos((kLaneU ? u_i[l] : u_i[0]) - tau * (a * (b + c) + b * c));
+    ch[l] += on[l] * fabs(n - w[i][l]);
+    w[i][l] = on[l] != 0.0 ? n : w[i][l];
+  }
+}
+
 /// Lanes of prox24_candidate_lanes: the further starts after the first run, in lock step. Lanes
 /// 0..3 are c = ¼, ½, ¾, 1 in order 1→K, lanes 4..8 are c = 0, ¼, ½, ¾, 1 in order K→1.
 constexpr int kProxLaneStarts = 2 * kProxStarts - 1;
@@ -521,17 +536,8 @@ NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double 
     for (int l = 0; l < L; ++l) ch[l] = 0.0;
     for (int s = 0; s < K; ++s) {
       // w_i ← max(0, u_i − τ e2(w_{−i})): i = s on the forward lanes, i = K − 1 − s on the backward ones
-      for (int half = 0; half < 2; ++half) {
-        const int i = half == 0 ? s : K - 1 - s, j = (i + 1) & 3, k = (i + 2) & 3, m = (i + 3) & 3;
-        const int l0 = half == 0 ? 0 : F, l1 = half == 0 ? F : L;
-        NMLAB_SIMD
-        for (int l = l0; l < l1; ++l) {
-          const double a = w[j][l], b = w[k][l], c = w[m][l];
-          const double n = prox_pos(u[i] - tau * (a * (b + c) + b * c));
-          ch[l] += on[l] * fabs(n - w[i][l]);
-          w[i][l] = on[l] != 0.0 ? n : w[i][l];
-        }
-      }
+      prox24_lane_update<false>(w, u + s, tau, on, ch, s, 0, F);
+      prox24_lane_update<false>(w, u + (K - 1 - s), tau, on, ch, K - 1 - s, F, L);
     }
     // the stopping rule of prox24_descent_from: converged (d), or slow (s: then prox24_finish)
     NMLAB_SIMD
@@ -665,26 +671,8 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     double ch3[B], ch4[B];
     for (int l = 0; l < B; ++l) ch3[l] = ch4[l] = 0.0;
     for (int i = 0; i < 4; ++i) {
-      const int j = (i + 1) & 3, k = (i + 2) & 3, m = (i + 3) & 3;
-      // K = 4: w_i ← max(0, u_i − τ e2(w_{−i}))
-      if (alive4 != 0.0) {
-        NMLAB_SIMD
-        for (int l = 0; l < B; ++l) {
-          const double a = w4[j][l], b = w4[k][l], c = w4[m][l];
-          const double n = prox_pos(u[i][l] - tau * (a * (b + c) + b * c));
-          ch4[l] += on4[l] * fabs(n - w4[i][l]);
-          w4[i][l] = on4[l] != 0.0 ? n : w4[i][l];
-        }
-      }
-      if (i == 3 || alive3 == 0.0) continue;
-      // K = 3 (w3[3] stays 0)
-      NMLAB_SIMD
-      for (int l = 0; l < B; ++l) {
-        const double a = w3[j][l], b = w3[k][l], c = w3[m][l];
-        const double n = prox_pos(u[i][l] - tau * (a * (b + c) + b * c));
-        ch3[l] += on3[l] * fabs(n - w3[i][l]);
-        w3[i][l] = on3[l] != 0.0 ? n : w3[i][l];
-      }
+      if (alive4 != 0.0) prox24_lane_update<true>(w4, u[i], tau, on4, ch4, i, 0, B);
+      if (i < 3 && alive3 != 0.0) prox24_lane_update<true>(w3, u[i], tau, on3, ch3, i, 0, B);  // w3[3] stays 0
     }
     // the stopping rule of prox24_descent_from: converged (d), or slow (s: then prox24_finish)
     double any3 = 0.0, any4 = 0.0;
