@@ -44,6 +44,19 @@ inline Weights solver_weights(const SolveResult& r, const LayerProblem& prob) {
   return r.W ? r.mask.apply(*r.W) : r.mask.apply(prob.W0);
 }
 
+/// Relative error of a solver's weights, and after each update that keeps its mask (exact least
+/// squares, and the paper's "+GD").
+struct UpdatedErrors {
+  double before, after_lstsq, after_gd;
+};
+inline UpdatedErrors errors_after_updates(const SolveResult& res, const LayerProblem& prob) {
+  const Weights W = solver_weights(res, prob);
+  const auto after = [&](const char* update) {
+    return prob.relative_error(builtins().updates.make(update, Params())->apply(prob, res.mask, W));
+  };
+  return {prob.relative_error(W), after("masked_lstsq"), after("masked_gd")};
+}
+
 /// W0 with values from {−1, 0, 1} (many exact ties) and H with the given inputs dead (zero row and
 /// column), otherwise a well-conditioned correlated Gram matrix.
 inline LayerProblem ties_and_dead(Index d_out, Index d_in, const std::vector<Index>& dead, std::uint64_t seed) {

@@ -11,6 +11,8 @@ namespace nmlab {
 namespace {
 
 using solver_test::correlated;
+using solver_test::errors_after_updates;
+using solver_test::UpdatedErrors;
 using solver_test::run_solver;
 using solver_test::solver_weights;
 
@@ -201,18 +203,13 @@ TEST(SparseGpt, WeightUpdatesAfterwardsOnlyImprove) {
   const LayerProblem prob = correlated(16, 64, 0.8, 4);
   const NMPattern p{2, 4};
   const SolveResult res = run_solver("sparsegpt", Params(), prob, p);
-  const Weights W = solver_weights(res, prob);
-  const double before = prob.relative_error(W);
-  const auto lstsq = builtins().updates.make("masked_lstsq", Params());
-  const auto gd = builtins().updates.make("masked_gd", Params());
-  const double after_lstsq = prob.relative_error(lstsq->apply(prob, res.mask, W));
-  const double after_gd = prob.relative_error(gd->apply(prob, res.mask, W));
-  EXPECT_LE(after_lstsq, before * (1 + kMonotoneTol));
-  EXPECT_LE(after_gd, before * (1 + kMonotoneTol));
-  EXPECT_LE(after_lstsq, after_gd * (1 + kMonotoneTol));
+  const UpdatedErrors e = errors_after_updates(res, prob);
+  EXPECT_LE(e.after_lstsq, e.before * (1 + kMonotoneTol));
+  EXPECT_LE(e.after_gd, e.before * (1 + kMonotoneTol));
+  EXPECT_LE(e.after_lstsq, e.after_gd * (1 + kMonotoneTol));
   // SparseGPT beats one-shot magnitude on correlated inputs.
   const SolveResult mag = run_solver("magnitude", Params(), prob, p);
-  EXPECT_LT(before, prob.relative_error(mag.mask.apply(prob.W0)));
+  EXPECT_LT(e.before, prob.relative_error(mag.mask.apply(prob.W0)));
 }
 
 TEST(SparseGpt, TransposablePatternsGoThroughTheSelector) {
