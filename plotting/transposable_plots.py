@@ -70,9 +70,20 @@ def pattern_order(p):
     return (int(m), int(n))
 
 
-def panels(n):
-    fig, axs = plt.subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
-    return fig, axs[0]
+def save_panels(groups, keys, logy, xlabel, ylabel, path):
+    """One panel per key of `groups` ({key: {solver: {x: [values]}}}), a shared legend, saved as PNG."""
+    fig, axs = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.6), squeeze=False)
+    axs = axs[0]
+    for ax, key in zip(axs, keys):
+        plot_lines(ax, groups[key], logy)
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    axs[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def plot_lines(ax, by_solver, logy):
@@ -103,33 +114,12 @@ def main(argv=None):
     written = []
 
     gaps = gap_by_m(cols)
-    fig, axs = panels(len(gaps))
-    for ax, fam in zip(axs, sorted(gaps)):
-        plot_lines(ax, gaps[fam], "sym")
-        ax.set_title(fam, fontsize=9)
-        ax.set_xlabel("pattern m (n = m/2 in the spec)")
-        ax.set_ylabel("kept-score gap to tn_flow (%)")
-    axs[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    fig.tight_layout()
-    path = os.path.join(out_dir, f"{stem}_gap_vs_m.png")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    written.append(path)
-
+    written.append(save_panels(gaps, sorted(gaps), "sym", "pattern m (n = m/2 in the spec)",
+                               "kept-score gap to tn_flow (%)", os.path.join(out_dir, f"{stem}_gap_vs_m.png")))
     times = time_by_size(cols)
     if times:
-        fig, axs = panels(len(times))
-        for ax, pat in zip(axs, sorted(times, key=pattern_order)):
-            plot_lines(ax, times[pat], "log")
-            ax.set_title(pat, fontsize=9)
-            ax.set_xlabel("matrix entries d_out·d_in")
-            ax.set_ylabel("solve time (s)")
-        axs[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-        fig.tight_layout()
-        path = os.path.join(out_dir, f"{stem}_time_vs_size.png")
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_panels(times, sorted(times, key=pattern_order), "log", "matrix entries d_out·d_in",
+                                   "solve time (s)", os.path.join(out_dir, f"{stem}_time_vs_size.png")))
     for p in written:
         print(p)
     return written
