@@ -594,9 +594,9 @@ NMLAB_HD inline void prox24_lane_exchange(double* ua, double* ub, double* pa, do
 /// starts (prox24_candidate) on its own.
 NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   constexpr int B = kProxBatch;
+  // Lane state is kept in doubles (1 = set) so that every lane loop vectorises.
   double u[4][B], sg[4][B], w3[4][B], w4[4][B], tol[B], coarse[B], prev3[B], prev4[B];
-  bool try3[B], try4[B], live3[B], live4[B], slow3[B], slow4[B];
-  int sweeps3[B], sweeps4[B], idx[4][B];
+  double t3[B], t4[B];  // the first run of K = 3 / K = 4 is tried
   for (int i = 0; i < 4; ++i)
     for (int l = 0; l < B; ++l) {
       const double v = z[4 * l + i];
@@ -613,8 +613,6 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   prox24_lane_exchange<B>(u[0], u[2], pos[0], pos[2]);
   prox24_lane_exchange<B>(u[1], u[3], pos[1], pos[3]);
   prox24_lane_exchange<B>(u[1], u[2], pos[1], pos[2]);
-  for (int i = 0; i < 4; ++i)
-    for (int l = 0; l < B; ++l) idx[i][l] = int(pos[i][l]);
   // certificates (prox24_skip_interior) and the first start w = 0 for K = 3 and K = 4
   // Lane-wise first: prox24_skip_interior's first test and its closed-form pre-certificates, and
   // prox24_four_beats_three; the bound rounds then run only in lanes those leave open. Same
@@ -639,25 +637,21 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   for (int l = 0; l < B; ++l) {
     const double ul[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
     const bool base = tau > 0 && ul[2] > 0;
-    try3[l] = base && beats[l] == 0.0 && open3[l] != 0.0;  // K = 3 is pointless where K = 4 beats it
-    try4[l] = base && ul[3] > 0 && open4[l] != 0.0;
+    t3[l] = base && beats[l] == 0.0 && open3[l] != 0.0 ? 1.0 : 0.0;  // pointless where K = 4 beats K = 3
+    t4[l] = base && ul[3] > 0 && open4[l] != 0.0 ? 1.0 : 0.0;
     box3[l] = open3[l] == 2.0;
     box4[l] = open4[l] == 2.0;
-    live3[l] = try3[l];
-    live4[l] = try4[l];
-    slow3[l] = slow4[l] = false;
     tol[l] = kProxSweepTol * (1.0 + ul[0]);
     coarse[l] = kProxCoarseTol * (1.0 + ul[0]);
     prev3[l] = prev4[l] = INFINITY;
-    sweeps3[l] = sweeps4[l] = 0;
     for (int i = 0; i < 4; ++i) w3[i][l] = w4[i][l] = 0.0;
   }
-  // lock-step exact coordinate descent, order 1→K; frozen lanes keep their iterate. Lane flags are
-  // doubles (1 = set) so that the stopping rule vectorises too.
+  // lock-step exact coordinate descent, order 1→K; frozen lanes keep their iterate. on: still
+  // running; sl: stopped as slow (prox24_finish takes over); n: sweeps done.
   double on3[B], on4[B], sl3[B], sl4[B], n3[B], n4[B];
   for (int l = 0; l < B; ++l) {
-    on3[l] = live3[l] ? 1.0 : 0.0;
-    on4[l] = live4[l] ? 1.0 : 0.0;
+    on3[l] = t3[l];
+    on4[l] = t4[l];
     sl3[l] = sl4[l] = n3[l] = n4[l] = 0.0;
   }
   // alive3/alive4: some lane's run still going (the stopping rule below updates them)
@@ -696,24 +690,12 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     alive3 = any3;
     alive4 = any4;
   }
-  for (int l = 0; l < B; ++l) {
-    live3[l] = on3[l] != 0.0;
-    live4[l] = on4[l] != 0.0;
-    slow3[l] = sl3[l] != 0.0;
-    slow4[l] = sl4[l] != 0.0;
-    sweeps3[l] = int(n3[l]);
-    sweeps4[l] = int(n4[l]);
-  }
   // Lanes settled here, lane-wise: every tried K's first run converged in lock step (neither live
   // nor slow) at a strict interior minimum (w > 0, Hessian positive definite), so the per-lane path
   // would take that point and try no further start (prox24_candidate_lanes). The choice among
   // K = 2 and those points, un-sort and re-sign are then the per-lane path's, operation for
   // operation; the other lanes go through it below. Early and late in a run this is most lanes.
-  double settled[B], res_l[4][B], t3[B], t4[B];
-  for (int l = 0; l < B; ++l) {
-    t3[l] = try3[l] ? 1.0 : 0.0;
-    t4[l] = try4[l] ? 1.0 : 0.0;
-  }
+  double settled[B], res_l[4][B];
   NMLAB_SIMD
   for (int l = 0; l < B; ++l) {
     const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
@@ -751,7 +733,7 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
       b3 = take ? w3v : b3;
     }
     settled[l] = ok;
-    // res[idx[i]] = sign[idx[i]] · best[i]: position p holds best[i] for the i with idx[i] = p
+    // res[pos[i]] = sign[pos[i]] · best[i]: position p holds best[i] for the i with pos[i] = p
     const double i0 = pos[0][l], i1 = pos[1][l], i2 = pos[2][l];
     const double v0 = i0 == 0.0 ? b0 : i1 == 0.0 ? b1 : i2 == 0.0 ? b2 : b3;
     const double v1 = i0 == 1.0 ? b0 : i1 == 1.0 ? b1 : i2 == 1.0 ? b2 : b3;
@@ -775,28 +757,31 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     const double tie = kProxTieRel * f_best;
     // a K whose first run has not (yet) ended at a strict interior minimum: the deferred bound rounds
     const auto first_inside3 = [&] {
-      return !live3[l] && !slow3[l] && a[0] > 0.0 && a[1] > 0.0 && a[2] > 0.0 && prox24_strict_minimum<3>(a, tau);
+      return on3[l] == 0.0 && sl3[l] == 0.0 && a[0] > 0.0 && a[1] > 0.0 && a[2] > 0.0 && prox24_strict_minimum<3>(a, tau);
     };
-    if (try3[l] && !(box3[l] && !first_inside3() && prox24_no_interior_minimum<3>(uu, tau))) {
+    if (t3[l] != 0.0 && !(box3[l] && !first_inside3() && prox24_no_interior_minimum<3>(uu, tau))) {
       bool usable = true;
-      if (slow3[l]) usable = prox24_finish<3>(uu, tau, a, true, tol[l], sweeps3[l]);
-      else if (live3[l]) usable = prox24_descent_from<3>(uu, tau, a, true, tol[l], sweeps3[l], prev3[l]);
+      if (sl3[l] != 0.0) usable = prox24_finish<3>(uu, tau, a, true, tol[l], int(n3[l]));
+      else if (on3[l] != 0.0) usable = prox24_descent_from<3>(uu, tau, a, true, tol[l], int(n3[l]), prev3[l]);
       prox24_candidate_lanes<3>(uu, tau, tol[l], tie, a, usable, best, f_best);
     }
     const auto first_inside4 = [&] {
-      return !live4[l] && !slow4[l] && b[0] > 0.0 && b[1] > 0.0 && b[2] > 0.0 && b[3] > 0.0 &&
+      return on4[l] == 0.0 && sl4[l] == 0.0 && b[0] > 0.0 && b[1] > 0.0 && b[2] > 0.0 && b[3] > 0.0 &&
              prox24_strict_minimum<4>(b, tau);
     };
-    if (try4[l] && !(box4[l] && !first_inside4() && prox24_no_interior_minimum<4>(uu, tau))) {
+    if (t4[l] != 0.0 && !(box4[l] && !first_inside4() && prox24_no_interior_minimum<4>(uu, tau))) {
       bool usable = true;
-      if (slow4[l]) usable = prox24_finish<4>(uu, tau, b, true, tol[l], sweeps4[l]);
-      else if (live4[l]) usable = prox24_descent_from<4>(uu, tau, b, true, tol[l], sweeps4[l], prev4[l]);
+      if (sl4[l] != 0.0) usable = prox24_finish<4>(uu, tau, b, true, tol[l], int(n4[l]));
+      else if (on4[l] != 0.0) usable = prox24_descent_from<4>(uu, tau, b, true, tol[l], int(n4[l]), prev4[l]);
       prox24_candidate_lanes<4>(uu, tau, tol[l], tie, b, usable, best, f_best);
     }
     if (tau <= 0.0)
       for (int i = 0; i < 4; ++i) best[i] = uu[i];
     double res[4];
-    for (int i = 0; i < 4; ++i) res[idx[i][l]] = sg[idx[i][l]][l] * best[i];
+    for (int i = 0; i < 4; ++i) {
+      const int at = int(pos[i][l]);
+      res[at] = sg[at][l] * best[i];
+    }
     for (int i = 0; i < 4; ++i) out[4 * l + i] = res[i];
   }
 }
