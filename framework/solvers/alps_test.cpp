@@ -10,12 +10,12 @@ namespace {
 
 using solver_test::correlated;
 using solver_test::errors_after_updates;
+using solver_test::kMonotoneTol;
 using solver_test::UpdatedErrors;
 using solver_test::run_solver;
 using solver_test::solver_weights;
 
 constexpr double kAdmmTol = 1e-7;       // fast vs reference weights, max abs difference
-constexpr double kMonotoneTol = 1e-12;  // "not worse" comparisons of losses, relative
 
 /// Π: top-n of z² per group of m, ties to the lower index.
 Weights reference_project(const Weights& Z, const NMPattern& p) {

@@ -44,6 +44,9 @@ inline Weights solver_weights(const SolveResult& r, const LayerProblem& prob) {
   return r.W ? r.mask.apply(*r.W) : r.mask.apply(prob.W0);
 }
 
+/// Relative slack of "not worse" comparisons of losses.
+constexpr double kMonotoneTol = 1e-12;
+
 /// Relative error of a solver's weights, and after each update that keeps its mask (exact least
 /// squares, and the paper's "+GD").
 struct UpdatedErrors {

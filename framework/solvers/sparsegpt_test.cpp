@@ -12,13 +12,13 @@ namespace {
 
 using solver_test::correlated;
 using solver_test::errors_after_updates;
+using solver_test::kMonotoneTol;
 using solver_test::UpdatedErrors;
 using solver_test::run_solver;
 using solver_test::solver_weights;
 
 constexpr double kLinalgTol = 1e-10;   // relative error of the triangular/Cholesky identities
 constexpr double kSweepTol = 1e-9;     // blocked sweep vs reference, max abs weight difference
-constexpr double kMonotoneTol = 1e-12; // "not worse" comparisons of losses, relative
 
 struct Reference {
   Mask mask;
