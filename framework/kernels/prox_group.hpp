@@ -572,6 +572,75 @@ NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double 
     }
 }
 
+/// prox24_finish's Newton polish (prox24_newton) in lock step across the lanes with slow[l] = 1
+/// (their first run stopped as slowly contracting): the same step w ← w − H⁻¹g with the same
+/// acceptance rules (w > 0 before and after, H positive definite, objective not rising beyond
+/// rounding), straight-line per lane. A lane that converges (Σ|Δw| < tol[l]) or uses up the step
+/// budget, as prox24_newton returns true, has finished its run: slow[l] ← 0, so the settle pass can
+/// take it. A lane whose step is declined keeps slow[l] = 1 and its last accepted iterate, and
+/// prox24_finish continues it on its own (its Newton declines again, then coordinate sweeps).
+template <int K, int B>
+NMLAB_HD inline void prox24_lane_newton(const double (&u)[4][B], double tau, const double* tol, double (&w)[4][B],
+                                        double* slow) {
+  constexpr int kNewtonSteps = 12;
+  double run[B];
+  double any = 0.0;
+  for (int l = 0; l < B; ++l) {
+    run[l] = slow[l];
+    any = any > run[l] ? any : run[l];
+  }
+  for (int it = 0; it < kNewtonSteps && any != 0.0; ++it) {
+    any = 0.0;
+    NMLAB_SIMD_MAX(any)
+    for (int l = 0; l < B; ++l) {
+      const double w0 = w[0][l], w1 = w[1][l], w2 = w[2][l], w3 = K == 4 ? w[3][l] : 0.0;
+      const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
+      const bool inside = (w0 > 0.0) & (w1 > 0.0) & (w2 > 0.0) & (K == 3 || w3 > 0.0);
+      // Cholesky of I + τ∇²e3(w) (prox24_pd_flag's operations), keeping the factor
+      const double sum = w0 + w1 + w2 + w3;
+      const double l10 = tau * (sum - w1 - w0), l20 = tau * (sum - w2 - w0), l30 = tau * (sum - w3 - w0);
+      double d = 1.0 - l10 * l10;
+      bool pd = d > 0.0;
+      const double s1 = sqrt(d > 0.0 ? d : 1.0);
+      const double l21 = (tau * (sum - w2 - w1) - l20 * l10) / s1, l31 = (tau * (sum - w3 - w1) - l30 * l10) / s1;
+      d = 1.0 - l20 * l20 - l21 * l21;
+      pd = pd & (d > 0.0);
+      const double s2 = sqrt(d > 0.0 ? d : 1.0);
+      const double l32 = (tau * (sum - w3 - w2) - l30 * l20 - l31 * l21) / s2;
+      d = 1.0 - l30 * l30 - l31 * l31 - l32 * l32;
+      pd = pd & (K == 3 || d > 0.0);
+      const double s3 = sqrt(d > 0.0 ? d : 1.0);
+      // g_i = w_i − u_i + τ e2(w_{−i}); solve L Lᵀ δ = g
+      const double g0 = w0 - u0 + tau * (w1 * (w2 + w3) + w2 * w3);
+      const double g1 = w1 - u1 + tau * (w2 * (w3 + w0) + w3 * w0);
+      const double g2 = w2 - u2 + tau * (w3 * (w0 + w1) + w0 * w1);
+      const double g3 = w3 - u3 + tau * (w0 * (w1 + w2) + w1 * w2);
+      const double y0 = g0, y1 = (g1 - l10 * y0) / s1, y2 = (g2 - l20 * y0 - l21 * y1) / s2;
+      const double y3 = (g3 - l30 * y0 - l31 * y1 - l32 * y2) / s3;
+      const double d3 = K == 4 ? y3 / s3 : 0.0;
+      const double d2 = (K == 4 ? y2 - l32 * d3 : y2) / s2;
+      const double d1 = (y1 - l21 * d2 - l31 * d3) / s1;
+      const double d0 = y0 - l10 * d1 - l20 * d2 - l30 * d3;
+      const double t0 = w0 - d0, t1 = w1 - d1, t2 = w2 - d2, t3 = w3 - d3;
+      const bool positive = (t0 > 0.0) & (t1 > 0.0) & (t2 > 0.0) & (K == 3 || t3 > 0.0);
+      const double f0 = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, w3, tau);
+      const double f1 = prox24_objective4(u0, u1, u2, u3, t0, t1, t2, t3, tau);
+      const bool accept = (run[l] != 0.0) & inside & pd & positive & !(f1 > f0 + 1e-15 * (1.0 + f0));
+      w[0][l] = accept ? t0 : w0;
+      w[1][l] = accept ? t1 : w1;
+      w[2][l] = accept ? t2 : w2;
+      if (K == 4) w[3][l] = accept ? t3 : w3;
+      const double step = fabs(d0) + fabs(d1) + fabs(d2) + fabs(d3);
+      const bool done = accept & (step < tol[l]);
+      slow[l] = done ? 0.0 : slow[l];
+      run[l] = accept & !done ? 1.0 : 0.0;
+      any = any > run[l] ? any : run[l];
+    }
+  }
+  // the step budget ran out while every step was accepted: prox24_newton returns true
+  for (int l = 0; l < B; ++l) slow[l] = run[l] != 0.0 ? 0.0 : slow[l];
+}
+
 /// One compare-exchange of a sorting network in every lane: keep ua ≥ ub, positions alongside.
 template <int B>
 NMLAB_HD inline void prox24_lane_exchange(double* ua, double* ub, double* pa, double* pb) {
@@ -690,6 +759,9 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     alive3 = any3;
     alive4 = any4;
   }
+  // Slow first runs: Newton polish in lock step (lanes it cannot finish continue on their own).
+  prox24_lane_newton<3, B>(u, tau, tol, w3, sl3);
+  prox24_lane_newton<4, B>(u, tau, tol, w4, sl4);
   // Lanes settled here, lane-wise: every tried K's first run converged in lock step (neither live
   // nor slow) at a strict interior minimum (w > 0, Hessian positive definite), so the per-lane path
   // would take that point and try no further start (prox24_candidate_lanes). The choice among
