@@ -575,21 +575,22 @@ NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double 
 /// prox24_finish's Newton polish (prox24_newton) in lock step across the lanes with slow[l] = 1
 /// (their first run stopped as slowly contracting): the same step w ← w − H⁻¹g with the same
 /// acceptance rules (w > 0 before and after, H positive definite, objective not rising beyond
-/// rounding), straight-line per lane. A lane that converges (Σ|Δw| < tol[l]) or uses up the step
-/// budget, as prox24_newton returns true, has finished its run: slow[l] ← 0, so the settle pass can
-/// take it. A lane whose step is declined keeps slow[l] = 1 and its last accepted iterate, and
-/// prox24_finish continues it on its own (its Newton declines again, then coordinate sweeps).
+/// rounding), straight-line per lane. A lane that converges (Σ|Δw| < tol[l]) has finished its run:
+/// slow[l] ← 0, so the settle pass can take it. A lane whose step is declined, or that has not
+/// converged after kProxLaneNewtonSteps steps (from a slow run's iterate Newton needs 2-3), keeps
+/// slow[l] = 1 and its last accepted iterate, and prox24_finish continues it on its own (so the
+/// lock step never waits long for one lane).
 template <int K, int B>
 NMLAB_HD inline void prox24_lane_newton(const double (&u)[4][B], double tau, const double* tol, double (&w)[4][B],
                                         double* slow) {
-  constexpr int kNewtonSteps = 12;
+  constexpr int kProxLaneNewtonSteps = 4;
   double run[B];
   double any = 0.0;
   for (int l = 0; l < B; ++l) {
     run[l] = slow[l];
     any = any > run[l] ? any : run[l];
   }
-  for (int it = 0; it < kNewtonSteps && any != 0.0; ++it) {
+  for (int it = 0; it < kProxLaneNewtonSteps && any != 0.0; ++it) {
     any = 0.0;
     NMLAB_SIMD_MAX(any)
     for (int l = 0; l < B; ++l) {
@@ -637,8 +638,6 @@ NMLAB_HD inline void prox24_lane_newton(const double (&u)[4][B], double tau, con
       any = any > run[l] ? any : run[l];
     }
   }
-  // the step budget ran out while every step was accepted: prox24_newton returns true
-  for (int l = 0; l < B; ++l) slow[l] = run[l] != 0.0 ? 0.0 : slow[l];
 }
 
 /// One compare-exchange of a sorting network in every lane: keep ua ≥ ub, positions alongside.
