@@ -245,7 +245,7 @@ TEST(ProxGroup24, BatchedPathEqualsScalarPath) {
   std::mt19937_64 g(88);
   std::vector<double> z(4 * kGroups), a(4 * kGroups), b(4 * kGroups);
   long differ = 0;
-  for (double tau : {1e-3, 0.05, 0.3, 1.0, 10.0}) {
+  for (double tau : {1e-3, 0.01, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0}) {
     for (int k = 0; k < kGroups; ++k) {
       const Case c = (k % 2) ? random_case(g) : near_tie_case(g);
       for (int i = 0; i < 4; ++i) z[4 * k + i] = c.z[i];
@@ -255,7 +255,8 @@ TEST(ProxGroup24, BatchedPathEqualsScalarPath) {
       prox24_group(&z[4 * k], tau, &b[4 * k]);
       std::array<double, 4> u;
       for (int i = 0; i < 4; ++i) u[i] = std::abs(z[4 * k + i]);
-      // same objective (the lanes run the scalar routine's operations; allow FMA contraction)
+      // same objective: the lanes polish with Newton earlier and in lock step, so the minimiser
+      // agrees to the solver tolerance, not to the last bit
       double fa = 0, fb = 0;
       for (int i = 0; i < 4; ++i) {
         fa += 0.5 * (a[4 * k + i] - z[4 * k + i]) * (a[4 * k + i] - z[4 * k + i]);
