@@ -484,15 +484,15 @@ constexpr int kProxBatch = 16;
 constexpr int kProxBatchSweeps = 24;
 
 /// One exact coordinate update in the lanes [l0, l1) that are on (on[l] = 1): w_i ← max(0, u_i −
-/// τ e2(w_{−i})), adding |Δw_i| to ch. u_i is one value per lane (kLaneU) or one for all lanes.
-template <bool kLaneU, int N>
-NMLAB_HD inline void prox24_lane_update(double (&w)[4][N], const double* u_i, double tau, const double* on, double* ch,
+/// τ e2(w_{−i})), adding |Δw_i| to ch. All lanes share u_i (they are starts of one group).
+template <int N>
+NMLAB_HD inline void prox24_lane_update(double (&w)[4][N], double u_i, double tau, const double* on, double* ch,
                                         int i, int l0, int l1) {
   const int j = (i + 1) & 3, k = (i + 2) & 3, m = (i + 3) & 3;
   NMLAB_SIMD
   for (int l = l0; l < l1; ++l) {
     const double a = w[j][l], b = w[k][l], c = w[m][l];
-    const double n = prox_pos((kLaneU ? u_i[l] : u_i[0]) - tau * (a * (b + c) + b * c));
+    const double n = prox_pos(u_i - tau * (a * (b + c) + b * c));
     ch[l] += on[l] * fabs(n - w[i][l]);
     w[i][l] = on[l] != 0.0 ? n : w[i][l];
   }
@@ -543,8 +543,8 @@ NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double 
     for (int l = 0; l < L; ++l) ch[l] = 0.0;
     for (int s = 0; s < K; ++s) {
       // w_i ← max(0, u_i − τ e2(w_{−i})): i = s on the forward lanes, i = K − 1 − s on the backward ones
-      prox24_lane_update<false>(w, u + s, tau, on, ch, s, 0, F);
-      prox24_lane_update<false>(w, u + (K - 1 - s), tau, on, ch, K - 1 - s, F, L);
+      prox24_lane_update(w, u[s], tau, on, ch, s, 0, F);
+      prox24_lane_update(w, u[K - 1 - s], tau, on, ch, K - 1 - s, F, L);
     }
     // the stopping rule of prox24_descent_from: converged (d), or slow (s: then prox24_finish)
     NMLAB_SIMD
@@ -579,14 +579,63 @@ NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double 
     }
 }
 
-/// The batch's "slow" rule for a run whose last sweep moved ch (the one before: prev): Newton takes
-/// over (prox24_lane_newton) below `coarse` = kProxLaneNewtonTol·(1 + u_max) when, at the contraction
-/// rate r = ch / prev, more than 8 further sweeps would be needed to reach tol (ch·r⁸ > tol).
-/// prox24_descent_from's rule (r > kProxSlowRatio below kProxCoarseTol) measured 10-20% slower at
-/// τ = 0.3-1 and ±8% at τ = 0.03.
-NMLAB_HD inline bool prox24_lane_slow(double ch, double prev, double coarse, double tol) {
-  const double r = ch / prev, r2 = r * r, r4 = r2 * r2;
+/// The batch's "slow" rule, tested every second sweep: a run whose last sweep moved ch, and the
+/// checked sweep two before it prev2, contracts at the rate r with r² = ch / prev2. Newton takes
+/// over (prox24_lane_newton) below `coarse` = kProxLaneNewtonTol·(1 + u_max) when, at that rate, more
+/// than 8 further sweeps would be needed to reach tol (ch·r⁸ > tol). prox24_descent_from's rule
+/// (r > kProxSlowRatio below kProxCoarseTol) measured 10-20% slower at τ = 0.3-1 and ±8% at
+/// τ = 0.03; testing every sweep instead of every second one cost 5-20% at τ = 1e-3-1.
+NMLAB_HD inline bool prox24_lane_slow(double ch, double prev2, double coarse, double tol) {
+  const double r2 = ch / prev2, r4 = r2 * r2;
   return ch < coarse && ch * (r4 * r4) > tol;
+}
+
+/// One lock-step sweep of the first runs (prox24_batch): in every lane that is on, the exact
+/// coordinate updates w_i ← max(0, u_i − τ e2(w_{−i})), i = 1..K in order (prox24_sweep, operation
+/// for operation), then the stopping rule of prox24_descent_from: converged (Σ|Δw| < tol), or, on
+/// kCheckSlow sweeps, slow (prox24_lane_slow: sl = 1, Newton takes over). One loop per sweep keeps
+/// a lane's iterate in registers across its K updates. n counts the sweeps of each run; prev holds
+/// Σ|Δw| of the last checked sweep. Returns 1 while some lane is still on.
+template <int K, int B, bool kCheckSlow>
+NMLAB_HD inline double prox24_lane_sweep(const double (&u)[4][B], double tau, const double* tol, const double* coarse,
+                                         double (&w)[4][B], double* on, double* sl, double* n, double* prev) {
+  double any = 0.0;
+  NMLAB_SIMD_MAX(any)
+  for (int l = 0; l < B; ++l) {
+    const double o = on[l];
+    double w0 = w[0][l], w1 = w[1][l], w2 = w[2][l], w3 = K == 4 ? w[3][l] : 0.0, ch = 0.0, v;
+    v = prox_pos(u[0][l] - tau * (w1 * (w2 + w3) + w2 * w3));
+    ch += fabs(v - w0);
+    w0 = v;
+    v = prox_pos(u[1][l] - tau * (w2 * (w3 + w0) + w3 * w0));
+    ch += fabs(v - w1);
+    w1 = v;
+    v = prox_pos(u[2][l] - tau * (w3 * (w0 + w1) + w0 * w1));
+    ch += fabs(v - w2);
+    w2 = v;
+    if (K == 4) {
+      v = prox_pos(u[3][l] - tau * (w0 * (w1 + w2) + w1 * w2));
+      ch += fabs(v - w3);
+      w3 = v;
+    }
+    // frozen lanes keep their iterate (w[3] stays 0 for K = 3)
+    w[0][l] = o != 0.0 ? w0 : w[0][l];
+    w[1][l] = o != 0.0 ? w1 : w[1][l];
+    w[2][l] = o != 0.0 ? w2 : w[2][l];
+    if (K == 4) w[3][l] = o != 0.0 ? w3 : w[3][l];
+    const double done = ch < tol[l] ? 1.0 : 0.0;
+    n[l] += o;
+    double go = o * (1.0 - done);
+    if (kCheckSlow) {
+      const double slow = done == 0.0 && prox24_lane_slow(ch, prev[l], coarse[l], tol[l]) ? 1.0 : 0.0;
+      sl[l] = o * slow != 0.0 ? 1.0 : sl[l];
+      go *= 1.0 - slow;
+      prev[l] = go != 0.0 ? ch : prev[l];
+    }
+    on[l] = go;
+    any = any > go ? any : go;
+  }
+  return any;
 }
 
 /// prox24_finish's Newton polish (prox24_newton) in lock step across the lanes with slow[l] = 1
@@ -739,7 +788,7 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     on4[l] = t4[l];
     sl3[l] = sl4[l] = n3[l] = n4[l] = 0.0;
   }
-  // alive3/alive4: some lane's run still going (the stopping rule below updates them)
+  // alive3/alive4: some lane's run still going (prox24_lane_sweep updates them)
   double alive3 = 0.0, alive4 = 0.0;
   for (int l = 0; l < B; ++l) {
     alive3 = alive3 > on3[l] ? alive3 : on3[l];
@@ -747,33 +796,14 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   }
   for (int sweep = 0; sweep < kProxBatchSweeps; ++sweep) {
     if (alive3 == 0.0 && alive4 == 0.0) break;
-    double ch3[B], ch4[B];
-    for (int l = 0; l < B; ++l) ch3[l] = ch4[l] = 0.0;
-    for (int i = 0; i < 4; ++i) {
-      if (alive4 != 0.0) prox24_lane_update<true>(w4, u[i], tau, on4, ch4, i, 0, B);
-      if (i < 3 && alive3 != 0.0) prox24_lane_update<true>(w3, u[i], tau, on3, ch3, i, 0, B);  // w3[3] stays 0
+    // the slow test on every second sweep (its first check only records Σ|Δw|)
+    if (sweep % 2 != 0) {
+      if (alive4 != 0.0) alive4 = prox24_lane_sweep<4, B, true>(u, tau, tol, coarse, w4, on4, sl4, n4, prev4);
+      if (alive3 != 0.0) alive3 = prox24_lane_sweep<3, B, true>(u, tau, tol, coarse, w3, on3, sl3, n3, prev3);
+    } else {
+      if (alive4 != 0.0) alive4 = prox24_lane_sweep<4, B, false>(u, tau, tol, coarse, w4, on4, sl4, n4, prev4);
+      if (alive3 != 0.0) alive3 = prox24_lane_sweep<3, B, false>(u, tau, tol, coarse, w3, on3, sl3, n3, prev3);
     }
-    // the stopping rule: converged (d), or slow (s: then Newton)
-    double any3 = 0.0, any4 = 0.0;
-    NMLAB_SIMD_MAX2(any3, any4)
-    for (int l = 0; l < B; ++l) {
-      const double d3 = ch3[l] < tol[l] ? 1.0 : 0.0, d4 = ch4[l] < tol[l] ? 1.0 : 0.0;
-      const double s3 = d3 == 0.0 && prox24_lane_slow(ch3[l], prev3[l], coarse[l], tol[l]) ? 1.0 : 0.0;
-      const double s4 = d4 == 0.0 && prox24_lane_slow(ch4[l], prev4[l], coarse[l], tol[l]) ? 1.0 : 0.0;
-      n3[l] += on3[l];
-      n4[l] += on4[l];
-      sl3[l] = on3[l] * s3 != 0.0 ? 1.0 : sl3[l];
-      sl4[l] = on4[l] * s4 != 0.0 ? 1.0 : sl4[l];
-      const double go3 = on3[l] * (1.0 - d3) * (1.0 - s3), go4 = on4[l] * (1.0 - d4) * (1.0 - s4);
-      prev3[l] = go3 != 0.0 ? ch3[l] : prev3[l];
-      prev4[l] = go4 != 0.0 ? ch4[l] : prev4[l];
-      on3[l] = go3;
-      on4[l] = go4;
-      any3 = any3 > go3 ? any3 : go3;
-      any4 = any4 > go4 ? any4 : go4;
-    }
-    alive3 = any3;
-    alive4 = any4;
   }
   // Slow first runs: Newton polish in lock step (lanes it cannot finish continue on their own).
   prox24_lane_newton<3, B>(u, tau, tol, w3, sl3);
