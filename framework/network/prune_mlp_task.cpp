@@ -183,8 +183,8 @@ class PruneMlpTask final : public Task {
   explicit PruneMlpTask(Options o) : o_(std::move(o)) {}
 
   void validate(const TrialInputs& t) const override {
-    if (!t.solver) throw SpecError("", "the prune_mlp task needs a `solver:` entry (see `nmlab list solvers`)");
-    if (!t.pattern) throw SpecError("", "the prune_mlp task needs a `pattern:` (for example pattern: {n: 2, m: 4})");
+    t.require_solver("prune_mlp");
+    t.require_pattern("prune_mlp");
     if (t.problem) throw SpecError("", "the prune_mlp task builds its own layer problems: remove the `problem:` block");
     dense_layers(t);  // throws for unsupported layers unless keep_dense
     builtins().updates.make(t.solver->update.name, t.solver->update.params);

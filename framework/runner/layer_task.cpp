@@ -12,11 +12,6 @@ struct LayerTaskOptions {
   template <class V> void visit(V&) {}
 };
 
-const NMPattern& require_pattern(const TrialInputs& t) {
-  if (!t.pattern) throw SpecError("", "the layer task needs a `pattern:` (for example pattern: {n: 2, m: 4})");
-  return *t.pattern;
-}
-
 class LayerTask final : public Task {
  public:
   using Options = LayerTaskOptions;
@@ -24,7 +19,7 @@ class LayerTask final : public Task {
 
   void validate(const TrialInputs& t) const override {
     if (!t.problem) throw SpecError("", "the layer task needs a `problem:` block (see `nmlab list problems`)");
-    if (!t.solver) throw SpecError("", "the layer task needs a `solver:` entry (see `nmlab list solvers`)");
+    t.require_solver("layer");
     const auto& reg = builtins();
     const auto gen = reg.problems.make(t.problem->name, t.problem->params);
     std::pair<Index, Index> shape;
@@ -36,7 +31,7 @@ class LayerTask final : public Task {
       throw SpecError(t.problem->params.where(), "problem '" + t.problem->name + "': " + e.what());
     }
     const auto [d_out, d_in] = shape;
-    const NMPattern& p = require_pattern(t);
+    const NMPattern& p = t.require_pattern("layer");
     const auto solver = reg.solvers.make(t.solver->solver.name, t.solver->solver.params);  // located errors
     try {
       p.check_shape(d_out, d_in);
@@ -54,7 +49,7 @@ class LayerTask final : public Task {
 
   TrialRecord run(const TrialInputs& t, Context& ctx) const override {
     const auto& reg = builtins();
-    const NMPattern& p = require_pattern(t);
+    const NMPattern& p = t.require_pattern("layer");
     const LayerProblem& prob = problem_for(t, ctx);
     const auto solver = reg.solvers.make(t.solver->solver.name, t.solver->solver.params);
     const auto update = reg.updates.make(t.solver->update.name, t.solver->update.params);

@@ -29,24 +29,19 @@ struct SpmmBenchOptions {
   }
 };
 
-const NMPattern& require_pattern(const TrialInputs& t) {
-  if (!t.pattern) throw SpecError("", "the spmm_bench task needs a `pattern:` (for example pattern: {n: 2, m: 4})");
-  return *t.pattern;
-}
-
 class SpmmBenchTask final : public Task {
  public:
   using Options = SpmmBenchOptions;
   explicit SpmmBenchTask(Options o) : o_(std::move(o)) {}
 
   void validate(const TrialInputs& t) const override {
-    const NMPattern& p = require_pattern(t);
+    const NMPattern& p = t.require_pattern("spmm_bench");
     p.validate();
     kernels::check_spmm_backend(o_.backend, p);
   }
 
   TrialRecord run(const TrialInputs& t, Context& ctx) const override {
-    const NMPattern& p = require_pattern(t);
+    const NMPattern& p = t.require_pattern("spmm_bench");
     RngStream rng = ctx.rng.derive("spmm_bench");
     const kernels::HalfType dtype = o_.dtype == "bf16" ? kernels::HalfType::bf16 : kernels::HalfType::fp16;
     const kernels::SpmmTiming r =

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "framework/core/errors.hpp"
 #include "framework/core/nm_pattern.hpp"
 #include "framework/core/options.hpp"
 #include "framework/solvers/mask_solver.hpp"
@@ -39,6 +40,17 @@ struct TrialInputs {
   std::optional<NMPattern> pattern;   ///< `pattern:` (a solver entry may override it)
   long seed = 0;
   std::map<std::string, std::string> axes;  ///< swept values of this trial: "problem.rho" -> "0.8"
+
+  /// The trial's pattern, or a SpecError saying that `task` needs one.
+  const NMPattern& require_pattern(const std::string& task) const {
+    if (!pattern) throw SpecError("", "the " + task + " task needs a `pattern:` (for example pattern: {n: 2, m: 4})");
+    return *pattern;
+  }
+  /// The trial's solver entry, or a SpecError saying that `task` needs one.
+  const SolverChoice& require_solver(const std::string& task) const {
+    if (!solver) throw SpecError("", "the " + task + " task needs a `solver:` entry (see `nmlab list solvers`)");
+    return *solver;
+  }
 };
 
 /// Outcome of one trial, written to HDF5 by the runner.
