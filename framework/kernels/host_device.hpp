@@ -4,14 +4,12 @@
 #if defined(__CUDACC__)
 #define NMLAB_HD __host__ __device__
 #define NMLAB_SIMD
-#define NMLAB_SIMD_MAX2(a, b)
 #define NMLAB_SIMD_MAX(a)
 #else
 #define NMLAB_HD
 /// Lane loops of batched paths: vectorise across groups (OpenMP SIMD; ignored without -fopenmp).
 #define NMLAB_SIMD _Pragma("omp simd")
-/// The same with a max-reduction of two doubles (OpenMP allows reordering it, so it vectorises).
+/// The same with a max-reduction of one double (OpenMP allows reordering it, so it vectorises).
 #define NMLAB_PRAGMA(x) _Pragma(#x)
-#define NMLAB_SIMD_MAX2(a, b) NMLAB_PRAGMA(omp simd reduction(max : a, b))
 #define NMLAB_SIMD_MAX(a) NMLAB_PRAGMA(omp simd reduction(max : a))
 #endif
