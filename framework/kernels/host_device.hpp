@@ -3,10 +3,13 @@
 // allocation, no std:: algorithms inside them), e.g. prox_group.hpp and dykstra_tile.hpp.
 #if defined(__CUDACC__)
 #define NMLAB_HD __host__ __device__
+#define NMLAB_INLINE __forceinline__
 #define NMLAB_SIMD
 #define NMLAB_SIMD_MAX(a)
 #else
 #define NMLAB_HD
+/// Small routines called inside lane loops: a call left out of line stops the loop vectorising.
+#define NMLAB_INLINE inline __attribute__((always_inline))
 /// Lane loops of batched paths: vectorise across groups (OpenMP SIMD; ignored without -fopenmp).
 #define NMLAB_SIMD _Pragma("omp simd")
 /// The same with a max-reduction of one double (OpenMP allows reordering it, so it vectorises).

@@ -241,54 +241,40 @@ NMLAB_HD inline bool prox24_hessian_cholesky(const double* w, double tau, double
   return true;
 }
 
+/// Whether w (first K ∈ {3, 4} entries, all > 0) is a strict local minimum, as 1.0 / 0.0: the
+/// Hessian H = I + τ∇²e3(w) (h_ij = τ(Σw − w_i − w_j), i ≠ j) is positive definite, by Sylvester's
+/// criterion: its leading principal minors D2, D3 (and D4) are positive (D1 = 1). Straight-line and
+/// division-free, so it costs a few multiply-adds in a lane loop (the Cholesky form it replaced
+/// spent most of the batch's settle pass waiting for 3 square roots and 5 divisions). With p = h01,
+/// q = h02, r = h03, s = h12, t = h13, v = h23 (permutation expansion of a unit-diagonal matrix):
+///   D2 = 1 − p²,  D3 = 1 − p² − q² − s² + 2pqs,
+///   D4 = 1 − (p² + q² + r² + s² + t² + v²) + 2(pqs + prt + qrv + stv) + p²v² + q²t² + r²s²
+///        − 2(psvr + ptvq + qstr).
+template <int K>
+NMLAB_HD NMLAB_INLINE double prox24_pd_flag(double w0, double w1, double w2, double w3, double tau) {
+  const double sum = w0 + w1 + w2 + w3;
+  const double p = tau * (sum - w0 - w1), q = tau * (sum - w0 - w2), s = tau * (sum - w1 - w2);
+  const double pp = p * p, qq = q * q, ss = s * s;
+  const double d2 = 1.0 - pp;
+  const double d3 = 1.0 - pp - qq - ss + 2.0 * p * q * s;
+  const double f3 = (d2 > 0.0 ? 1.0 : 0.0) * (d3 > 0.0 ? 1.0 : 0.0);
+  if constexpr (K == 3) return f3;
+  const double r = tau * (sum - w0 - w3), t = tau * (sum - w1 - w3), v = tau * (sum - w2 - w3);
+  const double rr = r * r, tt = t * t, vv = v * v;
+  const double d4 = 1.0 - (pp + qq + rr + ss + tt + vv) + 2.0 * (p * q * s + p * r * t + q * r * v + s * t * v) +
+                    (pp * vv + qq * tt + rr * ss) - 2.0 * (p * v * (s * r + t * q) + q * s * t * r);
+  return f3 * (d4 > 0.0 ? 1.0 : 0.0);
+}
+
 /// Whether w (first K entries, all > 0) is a strict local minimum: Hessian positive definite.
 template <int K>
 NMLAB_HD inline bool prox24_strict_minimum(const double* w, double tau) {
-  double h[4][4];
-  return prox24_hessian_cholesky<K>(w, tau, h);
+  return prox24_pd_flag<K>(w[0], w[1], w[2], K == 4 ? w[3] : 0.0, tau) != 0.0;
 }
 /// The same with a run-time K ∈ {3, 4}.
 NMLAB_HD inline bool prox24_strict_minimum(const double* w, int K, double tau) {
   return K == 3 ? prox24_strict_minimum<3>(w, tau) : prox24_strict_minimum<4>(w, tau);
 }
-
-/// prox24_strict_minimum as 1.0 / 0.0, straight-line (no loops, no early exit) for lane loops: the
-/// same Cholesky factorisation of I + τ∇²e3(w) on the first K ∈ {3, 4} coordinates, operation for
-/// operation (h_ij = τ(Σw − w_i − w_j), column j: d = h_jj − Σ_k l_jk², l_ij = (h_ij − Σ_k l_ik l_jk)/√d).
-template <int K>
-NMLAB_HD inline double prox24_pd_flag(double w0, double w1, double w2, double w3, double tau) {
-  const double sum = w0 + w1 + w2 + w3;
-  const double h10 = tau * (sum - w1 - w0), h20 = tau * (sum - w2 - w0), h21 = tau * (sum - w2 - w1);
-  const double h30 = tau * (sum - w3 - w0), h31 = tau * (sum - w3 - w1), h32 = tau * (sum - w3 - w2);
-  // column 0: d = 1, √d = 1, l_i0 = h_i0
-  const double l10 = h10 / 1.0, l20 = h20 / 1.0, l30 = h30 / 1.0;
-  double d = 1.0;
-  d -= l10 * l10;
-  double ok = d > 0.0 ? 1.0 : 0.0;
-  const double s1 = sqrt(d > 0.0 ? d : 1.0);
-  double v = h21;
-  v -= l20 * l10;
-  const double l21 = v / s1;
-  v = h31;
-  v -= l30 * l10;
-  const double l31 = v / s1;
-  d = 1.0;
-  d -= l20 * l20;
-  d -= l21 * l21;
-  ok = d > 0.0 ? ok : 0.0;
-  if constexpr (K == 3) return ok;
-  const double s2 = sqrt(d > 0.0 ? d : 1.0);
-  v = h32;
-  v -= l30 * l20;
-  v -= l31 * l21;
-  const double l32 = v / s2;
-  d = 1.0;
-  d -= l30 * l30;
-  d -= l31 * l31;
-  d -= l32 * l32;
-  return d > 0.0 ? ok : 0.0;
-}
-
 
 /// One exact coordinate sweep on the first K coordinates:  w_i ← max(0, u_i − τ e2(w_{−i})).
 /// Returns Σ_i |Δw_i|.
@@ -423,13 +409,22 @@ NMLAB_HD inline void prox24_candidate(const double* u, double tau, double tol, d
     }
 }
 
-/// The optimum has all four entries non-zero, and beats every support of size ≤ 3 by more than two
-/// ties, when τ e3(u) < ½ u4² − 2·tie: w = u is feasible, so the optimum costs at most τ e3(u),
-/// while any w with w4 = 0 costs at least ½ u4². The K = 3 candidate can then be skipped without
-/// changing the result (early in a run, when τ is small, this is most groups).
-NMLAB_HD inline bool prox24_four_beats_three(double u0, double u1, double u2, double u3, double tau, double tie) {
+/// The K = 3 candidate cannot win, so its search can be skipped without changing the result, when
+/// τ e3(u) < LB3 − 2·tie. τ e3(u) is the objective at w = u, an upper bound on the optimum. LB3 is a
+/// lower bound on the objective at every interior stationary point of the K = 3 face (w4 = 0, w_i > 0:
+/// the points coordinate descent on K = 3 can end at; its boundary points have ≤ 2 non-zeros and
+/// cost ≥ ½(u3² + u4²), K = 2's objective): there w_i = u_i − τ w_j w_k ≤ u_i, hence
+/// w_i ≥ L_i = max(0, u_i − τ u_j u_k), and the objective ½u4² + ½Σ_i (τ w_j w_k)² + τ w1 w2 w3 is
+///   ≥ LB3 = ½u4² + ½τ²(L1²L2² + L1²L3² + L2²L3²) + τ L1 L2 L3.
+/// So either the optimum beats K = 3 by more than two ties, or (τ e3(u) ≥ K = 2's objective) K = 3
+/// cannot beat K = 2. For small τ the test reads τ e2(u1, u2, u3) ≲ ½u4: early in a run it holds in
+/// nearly every group (the cruder LB3 = ½u4², used until the fifth session, needed τ e3(u) < ½u4²).
+NMLAB_HD NMLAB_INLINE bool prox24_four_beats_three(double u0, double u1, double u2, double u3, double tau, double tie) {
   const double e3 = u0 * u1 * (u2 + u3) + u2 * u3 * (u0 + u1);
-  return tau * e3 < 0.5 * u3 * u3 - 2.0 * tie;
+  const double l0 = prox_pos(u0 - tau * (u1 * u2)), l1 = prox_pos(u1 - tau * (u0 * u2)), l2 = prox_pos(u2 - tau * (u0 * u1));
+  const double p01 = l0 * l1, p02 = l0 * l2, p12 = l1 * l2;
+  const double lb3 = 0.5 * u3 * u3 + 0.5 * (tau * tau) * (p01 * p01 + p02 * p02 + p12 * p12) + tau * (l0 * p12);
+  return tau * e3 < lb3 - 2.0 * tie;
 }
 NMLAB_HD inline bool prox24_four_beats_three(const double* u, double tau, double tie) {
   return prox24_four_beats_three(u[0], u[1], u[2], u[3], tau, tie);
@@ -664,7 +659,7 @@ NMLAB_HD inline void prox24_lane_newton(const double (&u)[4][B], double tau, con
       const double w0 = w[0][l], w1 = w[1][l], w2 = w[2][l], w3 = K == 4 ? w[3][l] : 0.0;
       const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
       const bool inside = (w0 > 0.0) & (w1 > 0.0) & (w2 > 0.0) & (K == 3 || w3 > 0.0);
-      // Cholesky of I + τ∇²e3(w) (prox24_pd_flag's operations), keeping the factor
+      // Cholesky of I + τ∇²e3(w), keeping the factor (positive pivots ⇔ prox24_pd_flag)
       const double sum = w0 + w1 + w2 + w3;
       const double l10 = tau * (sum - w1 - w0), l20 = tau * (sum - w2 - w0), l30 = tau * (sum - w3 - w0);
       double d = 1.0 - l10 * l10;
@@ -826,8 +821,7 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
       const bool tried = t3[l] != 0.0;
       const double w0 = w3[0][l], w1 = w3[1][l], w2 = w3[2][l];
       const double interior = (on3[l] == 0.0) & (sl3[l] == 0.0) & (w0 > 0.0) & (w1 > 0.0) & (w2 > 0.0) ? 1.0 : 0.0;
-      const double pd = prox24_pd_flag<3>(w0, w1, w2, 0.0, tau);  // unconditional: no branch in the lane loop
-      ok *= tried ? interior * pd : 1.0;
+      ok *= tried ? interior * prox24_pd_flag<3>(w0, w1, w2, 0.0, tau) : 1.0;
       const double f = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, 0.0, tau);
       const bool take = tried & (f < f_best - tie);
       f_best = take ? f : f_best;
@@ -841,8 +835,7 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
       const double w0 = w4[0][l], w1 = w4[1][l], w2 = w4[2][l], w3v = w4[3][l];
       const double interior =
           (on4[l] == 0.0) & (sl4[l] == 0.0) & (w0 > 0.0) & (w1 > 0.0) & (w2 > 0.0) & (w3v > 0.0) ? 1.0 : 0.0;
-      const double pd = prox24_pd_flag<4>(w0, w1, w2, w3v, tau);
-      ok *= tried ? interior * pd : 1.0;
+      ok *= tried ? interior * prox24_pd_flag<4>(w0, w1, w2, w3v, tau) : 1.0;
       const double f = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, w3v, tau);
       const bool take = tried & (f < f_best - tie);
       f_best = take ? f : f_best;
