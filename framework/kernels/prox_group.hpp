@@ -174,7 +174,7 @@ NMLAB_HD inline bool prox24_no_interior_minimum(const double* u, double tau, int
 /// x ∈ (x₋, x₊) = ((β ∓ √(β² − 4α + 4))/2). On the window t ∈ (max(0, x₋/τ), min(c, b/(τa), x₊/τ)),
 /// t − c < 0 and 0 < (1 − τ²t²)² ≤ 1 give φ(t) ≥ h(t) = t − c + τ(a − τtb)(b − τta), a convex
 /// quadratic; if its minimum over the (widened) window is > 0, φ has no root there: no minimum.
-NMLAB_HD inline bool prox24_quick_no_interior3(double a, double b, double c, double tau) {
+NMLAB_HD NMLAB_INLINE bool prox24_quick_no_interior3(double a, double b, double c, double tau) {
   // Branch-free (every test evaluated, then or-ed) and on scalars, so that lane loops vectorise it.
   const double al = tau * a, be = tau * b;
   // τ w1 ≥ 1 for every t: no 2x2 minor (w2, w3) is positive
@@ -200,7 +200,7 @@ NMLAB_HD inline bool prox24_quick_no_interior3(double a, double b, double c, dou
 /// K = 4: the order rule w_i − w4 ≥ u_i − u4 (prox24_no_interior_minimum) and w4 > 0 give
 /// w4 = d − τ e2(w1, w2, w3) < d − τ e2(a − d, b − d, c − d), so none when τ e2(a − d, b − d, c − d) ≥ d;
 /// the (3, 4) minor of H needs τ(w1 + w2) < 1, while w1 + w2 > a + b − 2d: none when τ(a + b − 2d) ≥ 1.
-NMLAB_HD inline bool prox24_quick_no_interior4(double u0, double u1, double u2, double u3, double tau) {
+NMLAB_HD NMLAB_INLINE bool prox24_quick_no_interior4(double u0, double u1, double u2, double u3, double tau) {
   const double a = u0 - u3, b = u1 - u3, c = u2 - u3, d = u3;
   const double scale = tau * (u0 * (u1 + u2) + u1 * u2);
   const bool order = tau * (a * (b + c) + b * c) > d + kProxCertSlack * (d + scale);
@@ -747,17 +747,30 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   // Lane-wise first: prox24_skip_interior's first test and its closed-form pre-certificates, and
   // prox24_four_beats_three; the bound rounds then run only in lanes those leave open. Same
   // booleans as prox24_group's: skip = !(τ·pairs < u_K) && (quick || bound rounds).
+  // open: 1 = no skip; 0 = skip; 2 = the bound rounds decide. The pre-certificates (square roots and
+  // divisions) are evaluated only when some lane can use them (early in a run, none can).
   double open3[B], open4[B], beats[B];
-  NMLAB_SIMD
+  double any_need = 0.0;
+  NMLAB_SIMD_MAX(any_need)
   for (int l = 0; l < B; ++l) {
     const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
     const double tie = kProxTieRel * 0.5 * (u2 * u2 + u3 * u3);
-    const bool need3 = !(tau * (u0 * u1) < u2);
-    const bool need4 = !(tau * (u0 * (u1 + u2) + u1 * u2) < u3);
-    const bool q3 = prox24_quick_no_interior3(u0, u1, u2, tau), q4 = prox24_quick_no_interior4(u0, u1, u2, u3, tau);
+    const double need3 = !(tau * (u0 * u1) < u2) ? 1.0 : 0.0;
+    const double need4 = !(tau * (u0 * (u1 + u2) + u1 * u2) < u3) ? 1.0 : 0.0;
     beats[l] = prox24_four_beats_three(u0, u1, u2, u3, tau, tie) ? 1.0 : 0.0;
-    open3[l] = need3 ? (q3 ? 0.0 : 2.0) : 1.0;  // 1: no skip; 0: skip; 2: the bound rounds decide
-    open4[l] = need4 ? (q4 ? 0.0 : 2.0) : 1.0;
+    open3[l] = 1.0 + need3;
+    open4[l] = 1.0 + need4;
+    const double need = need3 > need4 ? need3 : need4;
+    any_need = any_need > need ? any_need : need;
+  }
+  if (any_need != 0.0) {
+    NMLAB_SIMD
+    for (int l = 0; l < B; ++l) {
+      const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
+      const bool q3 = prox24_quick_no_interior3(u0, u1, u2, tau), q4 = prox24_quick_no_interior4(u0, u1, u2, u3, tau);
+      open3[l] = open3[l] == 2.0 && q3 ? 0.0 : open3[l];
+      open4[l] = open4[l] == 2.0 && q4 ? 0.0 : open4[l];
+    }
   }
   // The bound rounds (open = 2) are deferred: a K whose first run ends at a strict interior minimum
   // has one, so no certificate can exclude it, and the rounds are run (per lane, below) only for a
