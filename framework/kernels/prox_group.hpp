@@ -702,18 +702,14 @@ NMLAB_HD inline void prox24_lane_newton(const double (&u)[4][B], double tau, con
   }
 }
 
-/// One compare-exchange of a sorting network in every lane: keep ua ≥ ub, positions alongside.
-template <int B>
-NMLAB_HD inline void prox24_lane_exchange(double* ua, double* ub, double* pa, double* pb) {
-  NMLAB_SIMD
-  for (int l = 0; l < B; ++l) {
-    const bool sw = ua[l] < ub[l];
-    const double a = ua[l], b = ub[l], ia = pa[l], ib = pb[l];
-    ua[l] = sw ? b : a;
-    ub[l] = sw ? a : b;
-    pa[l] = sw ? ib : ia;
-    pb[l] = sw ? ia : ib;
-  }
+/// One compare-exchange of the sorting network on a lane's scalars: keep a ≥ b, positions alongside.
+NMLAB_HD NMLAB_INLINE void prox24_exchange(double& a, double& b, double& pa, double& pb) {
+  const bool sw = a < b;
+  const double x = a, y = b, ix = pa, iy = pb;
+  a = sw ? y : x;
+  b = sw ? x : y;
+  pa = sw ? iy : ix;
+  pb = sw ? ix : iy;
 }
 
 /// The prox of prox24_group on each of kProxBatch consecutive groups (z, out: 4·kProxBatch doubles,
@@ -727,22 +723,25 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   // Lane state is kept in doubles (1 = set) so that every lane loop vectorises.
   double u[4][B], sg[4][B], w3[4][B], w4[4][B], tol[B], coarse[B], prev3[B], prev4[B];
   double t3[B], t4[B];  // the first run of K = 3 / K = 4 is tried
-  for (int i = 0; i < 4; ++i)
-    for (int l = 0; l < B; ++l) {
-      const double v = z[4 * l + i];
-      u[i][l] = fabs(v);
-      sg[i][l] = v < 0 ? -1.0 : 1.0;
-    }
-  // sorting network (0,1) (2,3) (0,2) (1,3) (1,2), lane-wise: u[0] ≥ u[1] ≥ u[2] ≥ u[3]; the
-  // positions travel as doubles (same vector width as u, so each exchange is one SIMD loop)
+  // load, signs, and the sorting network (0,1) (2,3) (0,2) (1,3) (1,2) in one lane loop:
+  // u[0] ≥ u[1] ≥ u[2] ≥ u[3]; the positions travel as doubles (the same vector width as u)
   double pos[4][B];
-  for (int i = 0; i < 4; ++i)
-    for (int l = 0; l < B; ++l) pos[i][l] = double(i);
-  prox24_lane_exchange<B>(u[0], u[1], pos[0], pos[1]);
-  prox24_lane_exchange<B>(u[2], u[3], pos[2], pos[3]);
-  prox24_lane_exchange<B>(u[0], u[2], pos[0], pos[2]);
-  prox24_lane_exchange<B>(u[1], u[3], pos[1], pos[3]);
-  prox24_lane_exchange<B>(u[1], u[2], pos[1], pos[2]);
+  NMLAB_SIMD
+  for (int l = 0; l < B; ++l) {
+    const double z0 = z[4 * l], z1 = z[4 * l + 1], z2 = z[4 * l + 2], z3 = z[4 * l + 3];
+    sg[0][l] = z0 < 0 ? -1.0 : 1.0;
+    sg[1][l] = z1 < 0 ? -1.0 : 1.0;
+    sg[2][l] = z2 < 0 ? -1.0 : 1.0;
+    sg[3][l] = z3 < 0 ? -1.0 : 1.0;
+    double a0 = fabs(z0), a1 = fabs(z1), a2 = fabs(z2), a3 = fabs(z3), p0 = 0.0, p1 = 1.0, p2 = 2.0, p3 = 3.0;
+    prox24_exchange(a0, a1, p0, p1);
+    prox24_exchange(a2, a3, p2, p3);
+    prox24_exchange(a0, a2, p0, p2);
+    prox24_exchange(a1, a3, p1, p3);
+    prox24_exchange(a1, a2, p1, p2);
+    u[0][l] = a0, u[1][l] = a1, u[2][l] = a2, u[3][l] = a3;
+    pos[0][l] = p0, pos[1][l] = p1, pos[2][l] = p2, pos[3][l] = p3;
+  }
   // certificates (prox24_skip_interior) and the first start w = 0 for K = 3 and K = 4
   // Lane-wise first: prox24_skip_interior's first test and its closed-form pre-certificates, and
   // prox24_four_beats_three; the bound rounds then run only in lanes those leave open. Same
