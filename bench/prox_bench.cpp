@@ -150,7 +150,7 @@ void BM_ProxSolve(benchmark::State& state) {
     seconds()["solve_iters/" + std::to_string(d)] = double(r.summary.iterations);
   }
 }
-BENCHMARK(BM_ProxSolve)->Arg(512)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ProxSolve)->Arg(512)->Arg(1024)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void print_summary() {
   const auto& s = seconds();

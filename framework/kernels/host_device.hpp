@@ -6,6 +6,7 @@
 #define NMLAB_INLINE __forceinline__
 #define NMLAB_SIMD
 #define NMLAB_SIMD_MAX(a)
+#define NMLAB_SIMD_MAX2(a, b)
 #else
 #define NMLAB_HD
 /// Small routines called inside lane loops: a call left out of line stops the loop vectorising.
@@ -15,4 +16,5 @@
 /// The same with a max-reduction of one double (OpenMP allows reordering it, so it vectorises).
 #define NMLAB_PRAGMA(x) _Pragma(#x)
 #define NMLAB_SIMD_MAX(a) NMLAB_PRAGMA(omp simd reduction(max : a))
+#define NMLAB_SIMD_MAX2(a, b) NMLAB_PRAGMA(omp simd reduction(max : a, b))
 #endif

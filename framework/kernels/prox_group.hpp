@@ -722,7 +722,7 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   constexpr int B = kProxBatch;
   // Lane state is kept in doubles (1 = set) so that every lane loop vectorises.
   double u[4][B], sg[4][B], w3[4][B], w4[4][B], tol[B], coarse[B], prev3[B], prev4[B];
-  double t3[B], t4[B];  // the first run of K = 3 / K = 4 is tried
+  double t3[B], t4[B];
   // load, signs, and the sorting network (0,1) (2,3) (0,2) (1,3) (1,2) in one lane loop:
   // u[0] ≥ u[1] ≥ u[2] ≥ u[3]; the positions travel as doubles (the same vector width as u)
   double pos[4][B];
@@ -773,34 +773,27 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   }
   // The bound rounds (open = 2) are deferred: a K whose first run ends at a strict interior minimum
   // has one, so no certificate can exclude it, and the rounds are run (per lane, below) only for a
-  // K whose first run does not; at τ ≈ 0.3 that saves them for most groups. try = the first run is
-  // run; box = the bound rounds may still exclude K.
-  bool box3[B], box4[B];
+  // K whose first run does not; at τ ≈ 0.3 that saves them for most groups. t3/t4: the first run
+  // of K = 3 / K = 4 is tried.
+  // Lock-step exact coordinate descent, order 1→K, from w = 0; frozen lanes keep their iterate.
+  // on: still running; sl: stopped as slow (prox24_finish takes over); n: sweeps done;
+  // alive3/alive4: some lane's run still going (prox24_lane_sweep updates them).
+  double on3[B], on4[B], sl3[B], sl4[B], n3[B], n4[B];
+  double alive3 = 0.0, alive4 = 0.0;
+  NMLAB_SIMD_MAX2(alive3, alive4)
   for (int l = 0; l < B; ++l) {
-    const double ul[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
-    const bool base = tau > 0 && ul[2] > 0;
-    t3[l] = base && beats[l] == 0.0 && open3[l] != 0.0 ? 1.0 : 0.0;  // pointless where K = 4 beats K = 3
-    t4[l] = base && ul[3] > 0 && open4[l] != 0.0 ? 1.0 : 0.0;
-    box3[l] = open3[l] == 2.0;
-    box4[l] = open4[l] == 2.0;
-    tol[l] = kProxSweepTol * (1.0 + ul[0]);
-    coarse[l] = kProxLaneNewtonTol * (1.0 + ul[0]);
+    const bool base = (tau > 0.0) & (u[2][l] > 0.0);
+    t3[l] = base & (beats[l] == 0.0) & (open3[l] != 0.0) ? 1.0 : 0.0;  // pointless where K = 4 beats K = 3
+    t4[l] = base & (u[3][l] > 0.0) & (open4[l] != 0.0) ? 1.0 : 0.0;
+    tol[l] = kProxSweepTol * (1.0 + u[0][l]);
+    coarse[l] = kProxLaneNewtonTol * (1.0 + u[0][l]);
     prev3[l] = prev4[l] = INFINITY;
     for (int i = 0; i < 4; ++i) w3[i][l] = w4[i][l] = 0.0;
-  }
-  // lock-step exact coordinate descent, order 1→K; frozen lanes keep their iterate. on: still
-  // running; sl: stopped as slow (prox24_finish takes over); n: sweeps done.
-  double on3[B], on4[B], sl3[B], sl4[B], n3[B], n4[B];
-  for (int l = 0; l < B; ++l) {
     on3[l] = t3[l];
     on4[l] = t4[l];
     sl3[l] = sl4[l] = n3[l] = n4[l] = 0.0;
-  }
-  // alive3/alive4: some lane's run still going (prox24_lane_sweep updates them)
-  double alive3 = 0.0, alive4 = 0.0;
-  for (int l = 0; l < B; ++l) {
-    alive3 = alive3 > on3[l] ? alive3 : on3[l];
-    alive4 = alive4 > on4[l] ? alive4 : on4[l];
+    alive3 = alive3 > t3[l] ? alive3 : t3[l];
+    alive4 = alive4 > t4[l] ? alive4 : t4[l];
   }
   for (int sweep = 0; sweep < kProxBatchSweeps; ++sweep) {
     if (alive3 == 0.0 && alive4 == 0.0) break;
@@ -814,8 +807,14 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     }
   }
   // Slow first runs: Newton polish in lock step (lanes it cannot finish continue on their own).
-  prox24_lane_newton<3, B>(u, tau, tol, w3, sl3);
-  prox24_lane_newton<4, B>(u, tau, tol, w4, sl4);
+  double slow3 = 0.0, slow4 = 0.0;
+  NMLAB_SIMD_MAX2(slow3, slow4)
+  for (int l = 0; l < B; ++l) {
+    slow3 = slow3 > sl3[l] ? slow3 : sl3[l];
+    slow4 = slow4 > sl4[l] ? slow4 : sl4[l];
+  }
+  if (slow3 != 0.0) prox24_lane_newton<3, B>(u, tau, tol, w3, sl3);
+  if (slow4 != 0.0) prox24_lane_newton<4, B>(u, tau, tol, w4, sl4);
   // Lanes settled here, lane-wise: every tried K's first run converged in lock step (neither live
   // nor slow) at a strict interior minimum (w > 0, Hessian positive definite), so the per-lane path
   // would take that point and try no further start (prox24_candidate_lanes). The choice among
@@ -883,7 +882,7 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     const auto first_inside3 = [&] {
       return on3[l] == 0.0 && sl3[l] == 0.0 && a[0] > 0.0 && a[1] > 0.0 && a[2] > 0.0 && prox24_strict_minimum<3>(a, tau);
     };
-    if (t3[l] != 0.0 && !(box3[l] && !first_inside3() && prox24_no_interior_minimum<3>(uu, tau))) {
+    if (t3[l] != 0.0 && !(open3[l] == 2.0 && !first_inside3() && prox24_no_interior_minimum<3>(uu, tau))) {
       bool usable = true;
       if (sl3[l] != 0.0) usable = prox24_finish<3>(uu, tau, a, true, tol[l], int(n3[l]));
       else if (on3[l] != 0.0) usable = prox24_descent_from<3>(uu, tau, a, true, tol[l], int(n3[l]), prev3[l]);
@@ -893,7 +892,7 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
       return on4[l] == 0.0 && sl4[l] == 0.0 && b[0] > 0.0 && b[1] > 0.0 && b[2] > 0.0 && b[3] > 0.0 &&
              prox24_strict_minimum<4>(b, tau);
     };
-    if (t4[l] != 0.0 && !(box4[l] && !first_inside4() && prox24_no_interior_minimum<4>(uu, tau))) {
+    if (t4[l] != 0.0 && !(open4[l] == 2.0 && !first_inside4() && prox24_no_interior_minimum<4>(uu, tau))) {
       bool usable = true;
       if (sl4[l] != 0.0) usable = prox24_finish<4>(uu, tau, b, true, tol[l], int(n4[l]));
       else if (on4[l] != 0.0) usable = prox24_descent_from<4>(uu, tau, b, true, tol[l], int(n4[l]), prev4[l]);
