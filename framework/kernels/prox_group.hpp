@@ -867,9 +867,15 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     res_l[2][l] = sg[2][l] * v2;
     res_l[3][l] = sg[3][l] * v3;
   }
-  for (int l = 0; l < B; ++l)
-    if (settled[l] != 0.0)
-      for (int p = 0; p < 4; ++p) out[4 * l + p] = res_l[p][l];
+  // every lane's lane-wise result is written (the lanes not settled overwrite theirs below; nothing
+  // after this point reads z, which out may alias)
+  double unsettled = 0.0;
+  NMLAB_SIMD_MAX(unsettled)
+  for (int l = 0; l < B; ++l) {
+    for (int p = 0; p < 4; ++p) out[4 * l + p] = res_l[p][l];
+    unsettled = unsettled > 1.0 - settled[l] ? unsettled : 1.0 - settled[l];
+  }
+  if (unsettled == 0.0) return;
   // per lane: finish the first runs, further starts if needed, choose, un-sort and re-sign
   for (int l = 0; l < B; ++l) {
     if (settled[l] != 0.0) continue;
