@@ -219,28 +219,6 @@ NMLAB_HD inline bool prox24_skip_interior(const double* u, double tau) {
   return prox24_no_interior_minimum<K>(u, tau);
 }
 
-/// Cholesky of the Hessian I + τ ∇²e3(w) on the first K coordinates (∂²e3/∂w_i∂w_j = Σ_{k≠i,j} w_k)
-/// into h (lower triangle). Returns false unless it is positive definite.
-template <int K>
-NMLAB_HD inline bool prox24_hessian_cholesky(const double* w, double tau, double h[4][4]) {
-  const double sum = w[0] + w[1] + w[2] + w[3];
-  for (int i = 0; i < K; ++i)
-    for (int j = 0; j < K; ++j) h[i][j] = i == j ? 1.0 : tau * (sum - w[i] - w[j]);
-  for (int j = 0; j < K; ++j) {
-    double d = h[j][j];
-    for (int k = 0; k < j; ++k) d -= h[j][k] * h[j][k];
-    if (!(d > 0.0)) return false;
-    d = sqrt(d);
-    h[j][j] = d;
-    for (int i = j + 1; i < K; ++i) {
-      double v = h[i][j];
-      for (int k = 0; k < j; ++k) v -= h[i][k] * h[j][k];
-      h[i][j] = v / d;
-    }
-  }
-  return true;
-}
-
 /// Whether w (first K ∈ {3, 4} entries, all > 0) is a strict local minimum, as 1.0 / 0.0: the
 /// Hessian H = I + τ∇²e3(w) (h_ij = τ(Σw − w_i − w_j), i ≠ j) is positive definite, by Sylvester's
 /// criterion: its leading principal minors D2, D3 (and D4) are positive (D1 = 1). Straight-line and
@@ -290,6 +268,42 @@ NMLAB_HD inline double prox24_sweep(const double* u, double tau, double* w, bool
   return change;
 }
 
+/// One Newton step on the interior stationarity equations g_i = w_i − u_i + τ e2(w_{−i}) = 0 of the
+/// first K ∈ {3, 4} coordinates: d = H⁻¹g with H = I + τ∇²e3(w) (h_ij = τ(Σw − w_i − w_j)), by an
+/// LDLᵀ factorisation (unit diagonal, so no square roots; one division per pivot: the Cholesky form
+/// it replaced spent 12 divider operations per step). Returns 1.0 when H is positive definite (every
+/// pivot > 0, the same test as prox24_pd_flag), else 0.0 (d is then meaningless). Straight-line, for
+/// lane loops and the scalar prox24_newton alike.
+template <int K>
+NMLAB_HD NMLAB_INLINE double prox24_newton_step(double u0, double u1, double u2, double u3, double w0, double w1,
+                                                double w2, double w3, double tau, double& d0, double& d1,
+                                                double& d2, double& d3) {
+  if constexpr (K == 3) w3 = 0.0;
+  const double sum = w0 + w1 + w2 + w3;
+  const double l10 = tau * (sum - w1 - w0), l20 = tau * (sum - w2 - w0), l30 = tau * (sum - w3 - w0);
+  const double p1 = 1.0 - l10 * l10;  // pivots p1..p3 (p0 = 1)
+  const double i1 = 1.0 / (p1 > 0.0 ? p1 : 1.0);
+  const double l21 = (tau * (sum - w2 - w1) - l20 * l10) * i1, l31 = (tau * (sum - w3 - w1) - l30 * l10) * i1;
+  const double p2 = 1.0 - l20 * l20 - l21 * l21 * p1;
+  const double i2 = 1.0 / (p2 > 0.0 ? p2 : 1.0);
+  const double l32 = (tau * (sum - w3 - w2) - l30 * l20 - l31 * l21 * p1) * i2;
+  const double p3 = K == 4 ? 1.0 - l30 * l30 - l31 * l31 * p1 - l32 * l32 * p2 : 1.0;
+  const double i3 = 1.0 / (p3 > 0.0 ? p3 : 1.0);
+  // g, then L y = g, D z = y, Lᵀ d = z
+  const double g0 = w0 - u0 + tau * (w1 * (w2 + w3) + w2 * w3);
+  const double g1 = w1 - u1 + tau * (w2 * (w3 + w0) + w3 * w0);
+  const double g2 = w2 - u2 + tau * (w3 * (w0 + w1) + w0 * w1);
+  const double g3 = K == 4 ? w3 - u3 + tau * (w0 * (w1 + w2) + w1 * w2) : 0.0;
+  const double y1 = g1 - l10 * g0, y2 = g2 - l20 * g0 - l21 * y1;
+  const double y3 = g3 - l30 * g0 - l31 * y1 - l32 * y2;
+  d3 = K == 4 ? y3 * i3 : 0.0;
+  d2 = y2 * i2 - l32 * d3;
+  d1 = y1 * i1 - l21 * d2 - l31 * d3;
+  d0 = g0 - l10 * d1 - l20 * d2 - l30 * d3;
+  const double m = p1 < p2 ? p1 : p2;
+  return (m < p3 ? m : p3) > 0.0 ? 1.0 : 0.0;
+}
+
 /// Newton's method on the interior stationarity equations g_i = w_i − u_i + τ e2(w_{−i}) = 0 from
 /// a coordinate-descent iterate: quadratic convergence where coordinate descent crawls (nearly flat
 /// directions, e.g. u3 = u4). Each step must keep w > 0, keep the Hessian positive definite and not
@@ -298,22 +312,11 @@ template <int K>
 NMLAB_HD inline bool prox24_newton(const double* u, double tau, double* w, double tol) {
   constexpr int kNewtonSteps = 12;
   for (int it = 0; it < kNewtonSteps; ++it) {
-    double h[4][4], g[4], d[4];
     for (int i = 0; i < K; ++i)
       if (!(w[i] > 0.0)) return false;
-    if (!prox24_hessian_cholesky<K>(w, tau, h)) return false;
-    for (int i = 0; i < K; ++i) g[i] = w[i] - u[i] + tau * prox24_pairs_without(w, i);
-    // solve (L Lᵀ) d = g
-    for (int i = 0; i < K; ++i) {
-      double v = g[i];
-      for (int k = 0; k < i; ++k) v -= h[i][k] * d[k];
-      d[i] = v / h[i][i];
-    }
-    for (int i = K - 1; i >= 0; --i) {
-      double v = d[i];
-      for (int k = i + 1; k < K; ++k) v -= h[k][i] * d[k];
-      d[i] = v / h[i][i];
-    }
+    double d[4];
+    if (prox24_newton_step<K>(u[0], u[1], u[2], u[3], w[0], w[1], w[2], w[3], tau, d[0], d[1], d[2], d[3]) == 0.0)
+      return false;
     double trial[4] = {w[0], w[1], w[2], w[3]}, step = 0.0;
     for (int i = 0; i < K; ++i) {
       trial[i] = w[i] - d[i];
@@ -659,31 +662,8 @@ NMLAB_HD inline void prox24_lane_newton(const double (&u)[4][B], double tau, con
       const double w0 = w[0][l], w1 = w[1][l], w2 = w[2][l], w3 = K == 4 ? w[3][l] : 0.0;
       const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
       const bool inside = (w0 > 0.0) & (w1 > 0.0) & (w2 > 0.0) & (K == 3 || w3 > 0.0);
-      // Cholesky of I + τ∇²e3(w), keeping the factor (positive pivots ⇔ prox24_pd_flag)
-      const double sum = w0 + w1 + w2 + w3;
-      const double l10 = tau * (sum - w1 - w0), l20 = tau * (sum - w2 - w0), l30 = tau * (sum - w3 - w0);
-      double d = 1.0 - l10 * l10;
-      bool pd = d > 0.0;
-      const double s1 = sqrt(d > 0.0 ? d : 1.0);
-      const double l21 = (tau * (sum - w2 - w1) - l20 * l10) / s1, l31 = (tau * (sum - w3 - w1) - l30 * l10) / s1;
-      d = 1.0 - l20 * l20 - l21 * l21;
-      pd = pd & (d > 0.0);
-      const double s2 = sqrt(d > 0.0 ? d : 1.0);
-      const double l32 = (tau * (sum - w3 - w2) - l30 * l20 - l31 * l21) / s2;
-      d = 1.0 - l30 * l30 - l31 * l31 - l32 * l32;
-      pd = pd & (K == 3 || d > 0.0);
-      const double s3 = sqrt(d > 0.0 ? d : 1.0);
-      // g_i = w_i − u_i + τ e2(w_{−i}); solve L Lᵀ δ = g
-      const double g0 = w0 - u0 + tau * (w1 * (w2 + w3) + w2 * w3);
-      const double g1 = w1 - u1 + tau * (w2 * (w3 + w0) + w3 * w0);
-      const double g2 = w2 - u2 + tau * (w3 * (w0 + w1) + w0 * w1);
-      const double g3 = w3 - u3 + tau * (w0 * (w1 + w2) + w1 * w2);
-      const double y0 = g0, y1 = (g1 - l10 * y0) / s1, y2 = (g2 - l20 * y0 - l21 * y1) / s2;
-      const double y3 = (g3 - l30 * y0 - l31 * y1 - l32 * y2) / s3;
-      const double d3 = K == 4 ? y3 / s3 : 0.0;
-      const double d2 = (K == 4 ? y2 - l32 * d3 : y2) / s2;
-      const double d1 = (y1 - l21 * d2 - l31 * d3) / s1;
-      const double d0 = y0 - l10 * d1 - l20 * d2 - l30 * d3;
+      double d0, d1, d2, d3;
+      const bool pd = prox24_newton_step<K>(u0, u1, u2, u3, w0, w1, w2, w3, tau, d0, d1, d2, d3) != 0.0;
       const double t0 = w0 - d0, t1 = w1 - d1, t2 = w2 - d2, t3 = w3 - d3;
       const bool positive = (t0 > 0.0) & (t1 > 0.0) & (t2 > 0.0) & (K == 3 || t3 > 0.0);
       const double f0 = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, w3, tau);

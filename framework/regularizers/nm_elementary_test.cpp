@@ -405,41 +405,64 @@ TEST(ProxGroup24, QuickCertificatesHoldWhereTheyFire) {
   EXPECT_GE(beyond[0], 100) << "the K = 3 pre-certificate never goes beyond the bound rounds";
 }
 
-/// The division-free Hessian test (prox24_pd_flag: Sylvester's leading minors) agrees with a
-/// Cholesky factorisation (prox24_hessian_cholesky) on random points around the boundary of positive
-/// definiteness, wherever the smallest pivot is not within rounding of zero.
-TEST(ProxGroup24, HessianFlagEqualsCholesky) {
+/// The division-free Hessian test (prox24_pd_flag: Sylvester's leading minors) and the LDLᵀ Newton
+/// step (prox24_newton_step) against a plain Cholesky factorisation and solve of H = I + τ∇²e3(w), on
+/// random points on both sides of the boundary of positive definiteness (skipping points whose
+/// smallest pivot is within rounding of zero).
+TEST(ProxGroup24, HessianFlagAndNewtonStepMatchCholesky) {
   std::mt19937_64 g(99);
   std::uniform_real_distribution<double> unif;
-  long definite = 0, indefinite = 0, disagree = 0;
+  long definite = 0, indefinite = 0, flag_differs = 0, step_differs = 0;
   for (int n = 0; n < 200000; ++n) {
     const int K = 3 + n % 2;
-    double w[4] = {0.0, 0.0, 0.0, 0.0};
+    double w[4] = {0.0, 0.0, 0.0, 0.0}, u[4];
     for (int i = 0; i < K; ++i) w[i] = log_uniform(g, 1e-3, 1.0);
+    for (int i = 0; i < 4; ++i) u[i] = 2.0 * unif(g);
     const double tau = unif(g) * 2.0 / (w[0] + w[1] + w[2] + w[3]);  // spans both sides of the boundary
-    double h[4][4];
-    const bool chol = K == 3 ? kernels::prox24_hessian_cholesky<3>(w, tau, h) : kernels::prox24_hessian_cholesky<4>(w, tau, h);
-    const double flag = K == 3 ? kernels::prox24_pd_flag<3>(w[0], w[1], w[2], 0.0, tau)
-                               : kernels::prox24_pd_flag<4>(w[0], w[1], w[2], w[3], tau);
-    // the pivots of the (possibly failed) factorisation, recomputed without stopping
-    double hh[4][4], min_pivot = 1.0;
+    // reference: Cholesky of H (all pivots computed, none skipped), then H d = g by two triangular solves
+    double h[4][4], min_pivot = INFINITY;
     const double sum = w[0] + w[1] + w[2] + w[3];
     for (int i = 0; i < K; ++i)
-      for (int j = 0; j < K; ++j) hh[i][j] = i == j ? 1.0 : tau * (sum - w[i] - w[j]);
-    for (int j = 0; j < K && min_pivot > 1e-9; ++j) {
-      for (int k = 0; k < j; ++k) hh[j][j] -= hh[j][k] * hh[j][k];
-      min_pivot = std::min(min_pivot, hh[j][j]);
-      const double d = std::sqrt(std::max(hh[j][j], 1e-300));
+      for (int j = 0; j < K; ++j) h[i][j] = i == j ? 1.0 : tau * (sum - w[i] - w[j]);
+    for (int j = 0; j < K; ++j) {
+      for (int k = 0; k < j; ++k) h[j][j] -= h[j][k] * h[j][k];
+      min_pivot = std::min(min_pivot, h[j][j]);
+      h[j][j] = std::sqrt(std::abs(h[j][j]));
       for (int i = j + 1; i < K; ++i) {
-        for (int k = 0; k < j; ++k) hh[i][j] -= hh[i][k] * hh[j][k];
-        hh[i][j] /= d;
+        for (int k = 0; k < j; ++k) h[i][j] -= h[i][k] * h[j][k];
+        h[i][j] /= h[j][j];
       }
     }
     if (std::abs(min_pivot) < 1e-9) continue;  // within rounding of singular
-    (chol ? definite : indefinite) += 1;
-    disagree += chol != (flag != 0.0);
+    const bool pd = min_pivot > 0.0;
+    (pd ? definite : indefinite) += 1;
+    const double flag = K == 3 ? kernels::prox24_pd_flag<3>(w[0], w[1], w[2], 0.0, tau)
+                               : kernels::prox24_pd_flag<4>(w[0], w[1], w[2], w[3], tau);
+    double d[4];
+    const double step_pd = K == 3 ? kernels::prox24_newton_step<3>(u[0], u[1], u[2], u[3], w[0], w[1], w[2], w[3], tau,
+                                                                   d[0], d[1], d[2], d[3])
+                                  : kernels::prox24_newton_step<4>(u[0], u[1], u[2], u[3], w[0], w[1], w[2], w[3], tau,
+                                                                   d[0], d[1], d[2], d[3]);
+    flag_differs += pd != (flag != 0.0) || pd != (step_pd != 0.0);
+    if (!pd) continue;
+    double ref[4] = {0.0, 0.0, 0.0, 0.0}, norm = 0.0;
+    for (int i = 0; i < K; ++i) {
+      double v = w[i] - u[i] + tau * kernels::prox24_pairs_without(w, i);
+      for (int k = 0; k < i; ++k) v -= h[i][k] * ref[k];
+      ref[i] = v / h[i][i];
+    }
+    for (int i = K - 1; i >= 0; --i) {
+      double v = ref[i];
+      for (int k = i + 1; k < K; ++k) v -= h[k][i] * ref[k];
+      ref[i] = v / h[i][i];
+      norm += std::abs(ref[i]);
+    }
+    double err = 0.0;
+    for (int i = 0; i < K; ++i) err += std::abs(d[i] - ref[i]);
+    step_differs += err > 1e-9 * (norm + 1e-12) / std::min(1.0, min_pivot);
   }
-  EXPECT_EQ(disagree, 0);
+  EXPECT_EQ(flag_differs, 0);
+  EXPECT_EQ(step_differs, 0);
   EXPECT_GE(definite, 20000) << "too few positive definite samples: the check is vacuous";
   EXPECT_GE(indefinite, 20000) << "too few indefinite samples: the check is vacuous";
 }
