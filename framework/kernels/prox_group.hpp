@@ -254,6 +254,34 @@ NMLAB_HD inline bool prox24_strict_minimum(const double* w, int K, double tau) {
   return K == 3 ? prox24_strict_minimum<3>(w, tau) : prox24_strict_minimum<4>(w, tau);
 }
 
+/// Whether a converged run's point w (first K ∈ {3, 4} entries ≥ 0, a fixed point of the coordinate
+/// updates) ends the search for support K, as 1.0 / 0.0: w is a KKT point of f on the face
+/// {w ≥ 0, w_i = 0 for i ≥ K} (every zero coordinate has u_i − τ e2(w_{−i}) ≤ 0) and the K×K
+/// Hessian H(w) = I + τ∇²e3(w) is positive definite there (prox24_pd_flag, zero coordinates included).
+/// Why that suffices (docs/PROX.md, "one minimum per support"): ∇²e3 is linear in w, so H(w) is
+/// affine and C = {w ≥ 0 : H(w) ⪰ 0} is convex, f is convex on C, and every local minimum of the face
+/// lies in C. A KKT point w with H(w) ≻ 0 is then the unique minimiser of f on C: along the segment
+/// to any v ∈ C, f has slope ≥ 0 at w and positive curvature, so f(v) > f(w). If w > 0 it is the
+/// interior minimum of K; if some w_i = 0 there is no interior local minimum (one would lie in C,
+/// below w, and be stationary: by convexity along the segment back to w, f(w) ≥ f(v), a
+/// contradiction). Either way no further start can change the result. At τ ≈ 0.3 this settles the
+/// K = 4 runs that end on the boundary (w4 = 0), which used to need the bound rounds and nine
+/// further starts.
+template <int K>
+NMLAB_HD NMLAB_INLINE double prox24_settles(double u0, double u1, double u2, double u3, double w0, double w1,
+                                            double w2, double w3, double tau) {
+  if constexpr (K == 3) w3 = 0.0;
+  const bool k0 = (w0 > 0.0) | !(u0 - tau * (w1 * (w2 + w3) + w2 * w3) > 0.0);
+  const bool k1 = (w1 > 0.0) | !(u1 - tau * (w2 * (w3 + w0) + w3 * w0) > 0.0);
+  const bool k2 = (w2 > 0.0) | !(u2 - tau * (w3 * (w0 + w1) + w0 * w1) > 0.0);
+  const bool k3 = K == 3 || (w3 > 0.0) | !(u3 - tau * (w0 * (w1 + w2) + w1 * w2) > 0.0);
+  return k0 & k1 & k2 & k3 ? prox24_pd_flag<K>(w0, w1, w2, w3, tau) : 0.0;
+}
+template <int K>
+NMLAB_HD inline bool prox24_settles(const double* u, const double* w, double tau) {
+  return prox24_settles<K>(u[0], u[1], u[2], u[3], w[0], w[1], w[2], w[3], tau) != 0.0;
+}
+
 /// One exact coordinate sweep on the first K coordinates:  w_i ← max(0, u_i − τ e2(w_{−i})).
 /// Returns Σ_i |Δw_i|.
 template <int K>
@@ -273,27 +301,28 @@ NMLAB_HD inline double prox24_sweep(const double* u, double tau, double* w, bool
 /// LDLᵀ factorisation (unit diagonal, so no square roots; one division per pivot: the Cholesky form
 /// it replaced spent 12 divider operations per step). Returns 1.0 when H is positive definite (every
 /// pivot > 0, the same test as prox24_pd_flag), else 0.0 (d is then meaningless). Straight-line, for
-/// lane loops and the scalar prox24_newton alike.
+/// lane loops and the scalar prox24_newton alike. K = 4 with face = 0.0 (w3 = 0) steps on the face
+/// w3 = 0 instead: the K = 3 step, d3 = 0 (row and column 3 of H become the identity, g3 = 0).
 template <int K>
 NMLAB_HD NMLAB_INLINE double prox24_newton_step(double u0, double u1, double u2, double u3, double w0, double w1,
                                                 double w2, double w3, double tau, double& d0, double& d1,
-                                                double& d2, double& d3) {
+                                                double& d2, double& d3, double face = 1.0) {
   if constexpr (K == 3) w3 = 0.0;
   const double sum = w0 + w1 + w2 + w3;
-  const double l10 = tau * (sum - w1 - w0), l20 = tau * (sum - w2 - w0), l30 = tau * (sum - w3 - w0);
+  const double l10 = tau * (sum - w1 - w0), l20 = tau * (sum - w2 - w0), l30 = tau * (sum - w3 - w0) * face;
   const double p1 = 1.0 - l10 * l10;  // pivots p1..p3 (p0 = 1)
   const double i1 = 1.0 / (p1 > 0.0 ? p1 : 1.0);
-  const double l21 = (tau * (sum - w2 - w1) - l20 * l10) * i1, l31 = (tau * (sum - w3 - w1) - l30 * l10) * i1;
+  const double l21 = (tau * (sum - w2 - w1) - l20 * l10) * i1, l31 = (tau * (sum - w3 - w1) - l30 * l10) * i1 * face;
   const double p2 = 1.0 - l20 * l20 - l21 * l21 * p1;
   const double i2 = 1.0 / (p2 > 0.0 ? p2 : 1.0);
-  const double l32 = (tau * (sum - w3 - w2) - l30 * l20 - l31 * l21 * p1) * i2;
+  const double l32 = (tau * (sum - w3 - w2) - l30 * l20 - l31 * l21 * p1) * i2 * face;
   const double p3 = K == 4 ? 1.0 - l30 * l30 - l31 * l31 * p1 - l32 * l32 * p2 : 1.0;
   const double i3 = 1.0 / (p3 > 0.0 ? p3 : 1.0);
   // g, then L y = g, D z = y, Lᵀ d = z
   const double g0 = w0 - u0 + tau * (w1 * (w2 + w3) + w2 * w3);
   const double g1 = w1 - u1 + tau * (w2 * (w3 + w0) + w3 * w0);
   const double g2 = w2 - u2 + tau * (w3 * (w0 + w1) + w0 * w1);
-  const double g3 = K == 4 ? w3 - u3 + tau * (w0 * (w1 + w2) + w1 * w2) : 0.0;
+  const double g3 = K == 4 ? (w3 - u3 + tau * (w0 * (w1 + w2) + w1 * w2)) * face : 0.0;
   const double y1 = g1 - l10 * g0, y2 = g2 - l20 * g0 - l21 * y1;
   const double y3 = g3 - l30 * g0 - l31 * y1 - l32 * y2;
   d3 = K == 4 ? y3 * i3 : 0.0;
@@ -389,9 +418,9 @@ NMLAB_HD inline bool prox24_descent(const double* u, double tau, double* w, bool
 template <int K>
 NMLAB_HD inline void prox24_candidate(const double* u, double tau, double tol, double tie, const double* first,
                                       bool first_usable, double* best, double& f_best) {
-  bool inside = false;
-  for (int s = 0; s < kProxStarts && !inside; ++s)
-    for (int dir = 0; dir < 2 && !inside; ++dir) {
+  bool settled = false;
+  for (int s = 0; s < kProxStarts && !settled; ++s)
+    for (int dir = 0; dir < 2 && !settled; ++dir) {
       double w[4];
       bool usable;
       if (s == 0 && dir == 0 && first) {
@@ -403,7 +432,7 @@ NMLAB_HD inline void prox24_candidate(const double* u, double tau, double tol, d
         usable = prox24_descent<K>(u, tau, w, dir == 0, tol);
       }
       if (!usable) continue;
-      inside = w[0] > 0.0 && w[1] > 0.0 && w[2] > 0.0 && (K == 3 || w[3] > 0.0) && prox24_strict_minimum<K>(w, tau);
+      settled = prox24_settles<K>(u, w, tau);
       const double f = prox24_objective(u, w, tau);
       if (f < f_best - tie) {
         f_best = f;
@@ -514,14 +543,13 @@ NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double 
   constexpr int L = kProxLaneStarts;
   constexpr int F = kProxStarts - 1;  // lanes [0, F) sweep 1→K, lanes [F, L) sweep K→1
   if (first_usable) {
-    const bool inside = first[0] > 0.0 && first[1] > 0.0 && first[2] > 0.0 && (K == 3 || first[3] > 0.0) &&
-                        prox24_strict_minimum<K>(first, tau);
+    const bool settled = prox24_settles<K>(u, first, tau);
     const double f = prox24_objective(u, first, tau);
     if (f < f_best - tie) {
       f_best = f;
       for (int i = 0; i < 4; ++i) best[i] = first[i];
     }
-    if (inside) return;
+    if (settled) return;
   }
   // lane flags are doubles (1 = set) so that the stopping rule vectorises too
   double w[4][L], prev[L], on[L], slow[L], sweeps[L];
@@ -566,14 +594,13 @@ NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double 
       if (slow[l] != 0.0) usable = prox24_finish<K>(u, tau, v, dir == 0, tol, int(sweeps[l]));
       else if (on[l] != 0.0) usable = prox24_descent_from<K>(u, tau, v, dir == 0, tol, int(sweeps[l]), prev[l]);
       if (!usable) continue;
-      const bool inside =
-          v[0] > 0.0 && v[1] > 0.0 && v[2] > 0.0 && (K == 3 || v[3] > 0.0) && prox24_strict_minimum<K>(v, tau);
+      const bool settled = prox24_settles<K>(u, v, tau);
       const double f = prox24_objective(u, v, tau);
       if (f < f_best - tie) {
         f_best = f;
         for (int i = 0; i < 4; ++i) best[i] = v[i];
       }
-      if (inside) return;
+      if (settled) return;
     }
 }
 
@@ -644,7 +671,10 @@ NMLAB_HD inline double prox24_lane_sweep(const double (&u)[4][B], double tau, co
 /// slow[l] ← 0, so the settle pass can take it. A lane whose step is declined, or that has not
 /// converged after kProxLaneNewtonSteps steps (from a slow run's iterate Newton needs 2-3), keeps
 /// slow[l] = 1 and its last accepted iterate, and prox24_finish continues it on its own (so the
-/// lock step never waits long for one lane).
+/// lock step never waits long for one lane). A K = 4 run that has stopped on the face w4 = 0 (w1..w3
+/// > 0) steps on that face (prox24_newton_step's face mode: the K = 3 system): the settle pass then
+/// checks that its limit is a KKT point of K = 4 with a positive definite Hessian (prox24_settles),
+/// which proves that no interior minimum of K = 4 exists.
 template <int K, int B>
 NMLAB_HD inline void prox24_lane_newton(const double (&u)[4][B], double tau, const double* tol, double (&w)[4][B],
                                         double* slow) {
@@ -661,11 +691,12 @@ NMLAB_HD inline void prox24_lane_newton(const double (&u)[4][B], double tau, con
     for (int l = 0; l < B; ++l) {
       const double w0 = w[0][l], w1 = w[1][l], w2 = w[2][l], w3 = K == 4 ? w[3][l] : 0.0;
       const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
-      const bool inside = (w0 > 0.0) & (w1 > 0.0) & (w2 > 0.0) & (K == 3 || w3 > 0.0);
+      const bool inside = (w0 > 0.0) & (w1 > 0.0) & (w2 > 0.0);
+      const double face = K == 4 && w3 > 0.0 ? 1.0 : 0.0;
       double d0, d1, d2, d3;
-      const bool pd = prox24_newton_step<K>(u0, u1, u2, u3, w0, w1, w2, w3, tau, d0, d1, d2, d3) != 0.0;
+      const bool pd = prox24_newton_step<K>(u0, u1, u2, u3, w0, w1, w2, w3, tau, d0, d1, d2, d3, face) != 0.0;
       const double t0 = w0 - d0, t1 = w1 - d1, t2 = w2 - d2, t3 = w3 - d3;
-      const bool positive = (t0 > 0.0) & (t1 > 0.0) & (t2 > 0.0) & (K == 3 || t3 > 0.0);
+      const bool positive = (t0 > 0.0) & (t1 > 0.0) & (t2 > 0.0) & (K == 3 || face == 0.0 || t3 > 0.0);
       const double f0 = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, w3, tau);
       const double f1 = prox24_objective4(u0, u1, u2, u3, t0, t1, t2, t3, tau);
       const bool accept = (run[l] != 0.0) & inside & pd & positive & !(f1 > f0 + 1e-15 * (1.0 + f0));
@@ -811,8 +842,8 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     {  // K = 3 (all lanes compute it, branch-free; only tried lanes use it)
       const bool tried = t3[l] != 0.0;
       const double w0 = w3[0][l], w1 = w3[1][l], w2 = w3[2][l];
-      const double interior = (on3[l] == 0.0) & (sl3[l] == 0.0) & (w0 > 0.0) & (w1 > 0.0) & (w2 > 0.0) ? 1.0 : 0.0;
-      ok *= tried ? interior * prox24_pd_flag<3>(w0, w1, w2, 0.0, tau) : 1.0;
+      const double done = (on3[l] == 0.0) & (sl3[l] == 0.0) ? 1.0 : 0.0;
+      ok *= tried ? done * prox24_settles<3>(u0, u1, u2, u3, w0, w1, w2, 0.0, tau) : 1.0;
       const double f = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, 0.0, tau);
       const bool take = tried & (f < f_best - tie);
       f_best = take ? f : f_best;
@@ -824,9 +855,8 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     {  // K = 4
       const bool tried = t4[l] != 0.0;
       const double w0 = w4[0][l], w1 = w4[1][l], w2 = w4[2][l], w3v = w4[3][l];
-      const double interior =
-          (on4[l] == 0.0) & (sl4[l] == 0.0) & (w0 > 0.0) & (w1 > 0.0) & (w2 > 0.0) & (w3v > 0.0) ? 1.0 : 0.0;
-      ok *= tried ? interior * prox24_pd_flag<4>(w0, w1, w2, w3v, tau) : 1.0;
+      const double done = (on4[l] == 0.0) & (sl4[l] == 0.0) ? 1.0 : 0.0;
+      ok *= tried ? done * prox24_settles<4>(u0, u1, u2, u3, w0, w1, w2, w3v, tau) : 1.0;
       const double f = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, w3v, tau);
       const bool take = tried & (f < f_best - tie);
       f_best = take ? f : f_best;
@@ -865,20 +895,15 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     double f_best = 0.5 * (uu[2] * uu[2] + uu[3] * uu[3]);
     const double tie = kProxTieRel * f_best;
     // a K whose first run has not (yet) ended at a strict interior minimum: the deferred bound rounds
-    const auto first_inside3 = [&] {
-      return on3[l] == 0.0 && sl3[l] == 0.0 && a[0] > 0.0 && a[1] > 0.0 && a[2] > 0.0 && prox24_strict_minimum<3>(a, tau);
-    };
-    if (t3[l] != 0.0 && !(open3[l] == 2.0 && !first_inside3() && prox24_no_interior_minimum<3>(uu, tau))) {
+    const auto first_settles3 = [&] { return on3[l] == 0.0 && sl3[l] == 0.0 && prox24_settles<3>(uu, a, tau); };
+    if (t3[l] != 0.0 && !(open3[l] == 2.0 && !first_settles3() && prox24_no_interior_minimum<3>(uu, tau))) {
       bool usable = true;
       if (sl3[l] != 0.0) usable = prox24_finish<3>(uu, tau, a, true, tol[l], int(n3[l]));
       else if (on3[l] != 0.0) usable = prox24_descent_from<3>(uu, tau, a, true, tol[l], int(n3[l]), prev3[l]);
       prox24_candidate_lanes<3>(uu, tau, tol[l], tie, a, usable, best, f_best);
     }
-    const auto first_inside4 = [&] {
-      return on4[l] == 0.0 && sl4[l] == 0.0 && b[0] > 0.0 && b[1] > 0.0 && b[2] > 0.0 && b[3] > 0.0 &&
-             prox24_strict_minimum<4>(b, tau);
-    };
-    if (t4[l] != 0.0 && !(open4[l] == 2.0 && !first_inside4() && prox24_no_interior_minimum<4>(uu, tau))) {
+    const auto first_settles4 = [&] { return on4[l] == 0.0 && sl4[l] == 0.0 && prox24_settles<4>(uu, b, tau); };
+    if (t4[l] != 0.0 && !(open4[l] == 2.0 && !first_settles4() && prox24_no_interior_minimum<4>(uu, tau))) {
       bool usable = true;
       if (sl4[l] != 0.0) usable = prox24_finish<4>(uu, tau, b, true, tol[l], int(n4[l]));
       else if (on4[l] != 0.0) usable = prox24_descent_from<4>(uu, tau, b, true, tol[l], int(n4[l]), prev4[l]);

@@ -405,10 +405,75 @@ TEST(ProxGroup24, QuickCertificatesHoldWhereTheyFire) {
   EXPECT_GE(beyond[0], 100) << "the K = 3 pre-certificate never goes beyond the bound rounds";
 }
 
+/// prox24_settles: a KKT point w of support K (a converged run's end point, or a K = 3 end point
+/// taken as a point of K = 4 with w4 = 0, the face the lane Newton polishes) whose Hessian is
+/// positive definite is the minimiser of f over the convex region C = {v ≥ 0 : H(v) ⪰ 0} where every
+/// local minimum lies. Checked where it fires on random, near-tie and tied groups: random points v of
+/// C in the box [0, u] (and points close to w towards them, where a missed descent direction would
+/// show) never lie below f(w), and no coordinate-descent start ends at another point that settles
+/// (in particular at no strict interior minimum other than w: for a boundary w, "there is none").
+TEST(ProxGroup24, SettledPointIsTheMinimumOverTheDefiniteRegion) {
+  constexpr int kGroups = 60000, kProbes = 48;
+  std::mt19937_64 g(2718);
+  std::uniform_real_distribution<double> unif;
+  long fired_interior = 0, fired_boundary = 0, declined_kkt = 0, below = 0, other_minimum = 0;
+  for (int n = 0; n < kGroups; ++n) {
+    const Case c = n % 3 == 0 ? random_case(g) : n % 3 == 1 ? near_tie_case(g) : tied_case(g);
+    std::array<double, 4> u;
+    for (int i = 0; i < 4; ++i) u[i] = std::abs(c.z[i]);
+    std::sort(u.begin(), u.end(), std::greater<>());
+    if (!(u[3] > 0.0)) continue;
+    const double tol = kernels::kProxSweepTol * (1.0 + u[0]);
+    for (int which = 0; which < 3; ++which) {
+      // which = 0: K = 3 run; 1: K = 4 run; 2: the K = 3 run's end point as a K = 4 point (w4 = 0)
+      const int K = which == 0 ? 3 : 4;
+      double w[4] = {0.0, 0.0, 0.0, 0.0};
+      const bool dir = (n / 3) % 2 == 0;
+      if (which == 1) kernels::prox24_descent<4>(u.data(), c.tau, w, dir, tol);
+      else kernels::prox24_descent<3>(u.data(), c.tau, w, dir, tol);
+      const bool fires = K == 3 ? kernels::prox24_settles<3>(u.data(), w, c.tau) : kernels::prox24_settles<4>(u.data(), w, c.tau);
+      const bool pd = K == 3 ? kernels::prox24_strict_minimum<3>(w, c.tau) : kernels::prox24_strict_minimum<4>(w, c.tau);
+      declined_kkt += pd && !fires;
+      if (!fires) continue;
+      const bool interior = w[0] > 0.0 && w[1] > 0.0 && w[2] > 0.0 && (K == 3 || w[3] > 0.0);
+      (interior ? fired_interior : fired_boundary) += 1;
+      const double fw = prox24_objective(u.data(), w, c.tau), slack = 1e-11 * (1.0 + fw);
+      for (int p = 0; p < kProbes; ++p) {
+        double v[4] = {0.0, 0.0, 0.0, 0.0}, near[4] = {0.0, 0.0, 0.0, 0.0};
+        for (int i = 0; i < K; ++i) v[i] = unif(g) * u[i];
+        if (!kernels::prox24_strict_minimum(v, K, c.tau)) continue;  // outside C
+        for (int i = 0; i < K; ++i) near[i] = w[i] + 1e-3 * (v[i] - w[i]);
+        below += prox24_objective(u.data(), v, c.tau) < fw - slack || prox24_objective(u.data(), near, c.tau) < fw - slack;
+      }
+      // coordinate descent from every standard start finds no other interior minimum, nothing below w
+      for (int s = 0; s < kernels::kProxStarts; ++s)
+        for (int d = 0; d < 2; ++d) {
+          double v[4] = {0.0, 0.0, 0.0, 0.0};
+          for (int i = 0; i < K; ++i) v[i] = kernels::prox_start_scale(s) * u[i];
+          const bool usable = K == 3 ? kernels::prox24_descent<3>(u.data(), c.tau, v, d == 0, tol)
+                                     : kernels::prox24_descent<4>(u.data(), c.tau, v, d == 0, tol);
+          if (!usable) continue;
+          // v settles too (every strict interior minimum does): it must be the same minimiser of f on C
+          const bool v_settles = K == 3 ? kernels::prox24_settles<3>(u.data(), v, c.tau) : kernels::prox24_settles<4>(u.data(), v, c.tau);
+          double dist = 0.0;
+          for (int i = 0; i < 4; ++i) dist += std::abs(v[i] - w[i]);
+          other_minimum += v_settles && dist > 1e-7 * (1.0 + u[0]);
+        }
+    }
+  }
+  std::printf("[ info ] settled: %ld interior, %ld boundary points; %ld definite points declined (not KKT)\n",
+              fired_interior, fired_boundary, declined_kkt);
+  EXPECT_EQ(below, 0) << "a point of the definite region lies below a settled point";
+  EXPECT_EQ(other_minimum, 0) << "a start found another settling point (e.g. an interior minimum) besides a settled one";
+  EXPECT_GE(fired_interior, kGroups / 2) << "too few settled interior points: the test is vacuous";
+  EXPECT_GE(fired_boundary, kGroups / 20) << "too few settled boundary points: the test is vacuous";
+  EXPECT_GE(declined_kkt, 1000) << "the KKT condition never declines a definite point: the test is vacuous";
+}
+
 /// The division-free Hessian test (prox24_pd_flag: Sylvester's leading minors) and the LDLᵀ Newton
 /// step (prox24_newton_step) against a plain Cholesky factorisation and solve of H = I + τ∇²e3(w), on
 /// random points on both sides of the boundary of positive definiteness (skipping points whose
-/// smallest pivot is within rounding of zero).
+/// smallest pivot is within rounding of zero); its face mode (K = 4 with w4 = 0 held) against K = 3.
 TEST(ProxGroup24, HessianFlagAndNewtonStepMatchCholesky) {
   std::mt19937_64 g(99);
   std::uniform_real_distribution<double> unif;
@@ -444,6 +509,15 @@ TEST(ProxGroup24, HessianFlagAndNewtonStepMatchCholesky) {
                                   : kernels::prox24_newton_step<4>(u[0], u[1], u[2], u[3], w[0], w[1], w[2], w[3], tau,
                                                                    d[0], d[1], d[2], d[3]);
     flag_differs += pd != (flag != 0.0) || pd != (step_pd != 0.0);
+    if (K == 3) {  // the K = 4 step in face mode (w4 = 0 held) is the K = 3 step
+      double e[4];
+      const double face_pd = kernels::prox24_newton_step<4>(u[0], u[1], u[2], u[3], w[0], w[1], w[2], 0.0, tau, e[0], e[1],
+                                                            e[2], e[3], 0.0);
+      flag_differs += pd != (face_pd != 0.0);
+      if (pd)
+        step_differs += std::abs(e[0] - d[0]) + std::abs(e[1] - d[1]) + std::abs(e[2] - d[2]) + std::abs(e[3]) >
+                        1e-12 * (std::abs(d[0]) + std::abs(d[1]) + std::abs(d[2]) + 1e-12) / std::min(1.0, min_pivot);
+    }
     if (!pd) continue;
     double ref[4] = {0.0, 0.0, 0.0, 0.0}, norm = 0.0;
     for (int i = 0; i < K; ++i) {
