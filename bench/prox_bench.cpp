@@ -5,6 +5,8 @@
 //   BM_ProxStep/d/τ        the iteration's prox step W ← prox_{τR}(W − η G) (Regularizer::prox_step:
 //                          gradient step and prox fused per row, OpenMP over rows)
 //   BM_ProxSolve/d         a whole `prox` solve on a correlated toy: the prox's share of all iterations
+//                          and of each one (median, 95th percentile and worst iteration of the run);
+//                          d = 512 and 1024, and 4096 when NMLAB_BENCH_SOLVE_4096=1 (≈ 10 minutes)
 // At exit a summary prints, from numbers measured in this same run: the product's rate as a
 // fraction of the dense GEMM rate, and the prox step's share of one iteration (product + prox).
 // τ = ηλ grows geometrically over a run; 1e-3 is the start, 0.3 the middle (the most expensive
@@ -16,10 +18,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <omp.h>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "framework/builtins.hpp"
 #include "framework/kernels/prox_group.hpp"
@@ -145,12 +149,29 @@ void BM_ProxSolve(benchmark::State& state) {
     const double product = r.metrics.at("time_product_s"), prox = r.metrics.at("time_prox_s");
     state.counters["iterations"] = double(r.summary.iterations);
     state.counters["prox_share_%"] = 100.0 * prox / (product + prox);
+    // per iteration: prox / (product + prox), sorted
+    const auto& tp = r.traces.at("time_product_s");
+    const auto& tx = r.traces.at("time_prox_s");
+    std::vector<double> share(tp.size());
+    for (size_t i = 0; i < tp.size(); ++i) share[i] = 100.0 * tx[i] / (tp[i] + tx[i]);
+    std::sort(share.begin(), share.end());
+    const auto at = [&](double q) { return share.empty() ? 0.0 : share[size_t(q * double(share.size() - 1) + 0.5)]; };
+    seconds()["solve_share_median/" + std::to_string(d)] = at(0.5);
+    seconds()["solve_share_p95/" + std::to_string(d)] = at(0.95);
+    seconds()["solve_share_max/" + std::to_string(d)] = at(1.0);
     seconds()["solve_product/" + std::to_string(d)] = product;
     seconds()["solve_prox/" + std::to_string(d)] = prox;
     seconds()["solve_iters/" + std::to_string(d)] = double(r.summary.iterations);
   }
 }
 BENCHMARK(BM_ProxSolve)->Arg(512)->Arg(1024)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+/// The d = 4096 solve (≈ 300 iterations of a 1 s product on 2 cores) only on request.
+const bool kSolve4096 = [] {
+  const char* e = std::getenv("NMLAB_BENCH_SOLVE_4096");
+  if (e && std::string(e) == "1")
+    benchmark::RegisterBenchmark("BM_ProxSolve", BM_ProxSolve)->Arg(4096)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+  return true;
+}();
 
 void print_summary() {
   const auto& s = seconds();
@@ -168,12 +189,14 @@ void print_summary() {
                   100.0 * it->second / (it->second + product));
     }
   }
-  for (long d : {512L, 1024L}) {
+  for (long d : {512L, 1024L, 4096L}) {
     const std::string k = std::to_string(d);
     if (!s.count("solve_prox/" + k)) continue;
     const double product = s.at("solve_product/" + k), prox = s.at("solve_prox/" + k);
     std::printf("whole solve, correlated_groups %ld x %ld, kappa 1.05: %.0f iterations, product %.2f s, prox %.2f s = %.1f%%\n",
                 d, d, s.at("solve_iters/" + k), product, prox, 100.0 * prox / (product + prox));
+    std::printf("  prox share of each iteration: median %.1f%%, 95th percentile %.1f%%, worst %.1f%%\n",
+                s.at("solve_share_median/" + k), s.at("solve_share_p95/" + k), s.at("solve_share_max/" + k));
   }
 }
 

@@ -122,6 +122,8 @@ class ProxSolver final : public SolverWithOptions<ProxOptions> {
     auto& lambda_trace = res.traces["lambda"];
     auto& open_trace = res.traces["groups_not_nm"];
     auto& objective_trace = res.traces["objective"];
+    auto& product_trace = res.traces["time_product_s"];  // per iteration: where the time goes
+    auto& prox_trace = res.traces["time_prox_s"];
     long it = 0;
     long open_groups = -1;
     double time_product = 0.0, time_prox = 0.0;
@@ -129,7 +131,8 @@ class ProxSolver final : public SolverWithOptions<ProxOptions> {
       // G = (W − W0) H̃   (Eigen GEMM: 2 d_out d_in² flops, the cost of an iteration)
       Stopwatch phase;
       G.noalias() = (W - W0) * H;
-      time_product += phase.seconds();
+      product_trace.push_back(phase.seconds());
+      time_product += product_trace.back();
       // objective at the current iterate: L(W) + λ R(W) = ½ ⟨G, W − W0⟩ + λ R(W)
       const double loss = 0.5 * row_dot_sum(G, W, W0);
       objective_trace.push_back(loss + lambda * reg->value(W, p));
@@ -137,7 +140,8 @@ class ProxSolver final : public SolverWithOptions<ProxOptions> {
       // Z = W − η G;  W ← prox_{ηλR}(Z)  (group-wise, rows in parallel)
       phase.restart();
       reg->prox_step(W, G, eta, eta * lambda, p);  // W ← prox_{ηλR}(W − η G)
-      time_prox += phase.seconds();
+      prox_trace.push_back(phase.seconds());
+      time_prox += prox_trace.back();
       open_groups = groups_not_nm(W, p);
       lambda_trace.push_back(lambda);
       open_trace.push_back(double(open_groups));

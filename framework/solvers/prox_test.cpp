@@ -3,6 +3,8 @@
 // solvers (error never rises, converges towards masked_lstsq).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "framework/solvers/solver_test_util.hpp"
 
 #include "framework/builtins.hpp"
@@ -38,6 +40,10 @@ TEST(ProxSolver, ConvergesToNMWithTraces) {
   ASSERT_EQ(long(lam.size()), r.summary.iterations);
   ASSERT_EQ(open.size(), lam.size());
   ASSERT_EQ(r.traces.at("objective").size(), lam.size());
+  for (const char* t : {"time_product_s", "time_prox_s"}) {
+    ASSERT_EQ(r.traces.at(t).size(), lam.size()) << t;
+    EXPECT_GE(*std::min_element(r.traces.at(t).begin(), r.traces.at(t).end()), 0.0) << t;
+  }
   EXPECT_EQ(open.back(), 0.0);
   for (size_t i = 1; i < lam.size(); ++i) EXPECT_NEAR(lam[i] / lam[i - 1], 1.01, 1e-12);
   // the returned weights are the prox iterate: supported on the mask, in original coordinates
