@@ -7,6 +7,7 @@
 #define NMLAB_SIMD
 #define NMLAB_SIMD_MAX(a)
 #define NMLAB_SIMD_MAX2(a, b)
+#define NMLAB_SIMD_MAX3(a, b, c)
 #else
 #define NMLAB_HD
 /// Small routines called inside lane loops: a call left out of line stops the loop vectorising.
@@ -17,4 +18,5 @@
 #define NMLAB_PRAGMA(x) _Pragma(#x)
 #define NMLAB_SIMD_MAX(a) NMLAB_PRAGMA(omp simd reduction(max : a))
 #define NMLAB_SIMD_MAX2(a, b) NMLAB_PRAGMA(omp simd reduction(max : a, b))
+#define NMLAB_SIMD_MAX3(a, b, c) NMLAB_PRAGMA(omp simd reduction(max : a, b, c))
 #endif

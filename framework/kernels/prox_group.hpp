@@ -790,8 +790,8 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   // on: still running; sl: stopped as slow (prox24_finish takes over); n: sweeps done;
   // alive3/alive4: some lane's run still going (prox24_lane_sweep updates them).
   double on3[B], on4[B], sl3[B], sl4[B], n3[B], n4[B];
-  double alive3 = 0.0, alive4 = 0.0;
-  NMLAB_SIMD_MAX2(alive3, alive4)
+  double alive3 = 0.0, alive4 = 0.0, both = 0.0;
+  NMLAB_SIMD_MAX3(alive3, alive4, both)
   for (int l = 0; l < B; ++l) {
     const bool base = (tau > 0.0) & (u[2][l] > 0.0);
     t3[l] = base & (beats[l] == 0.0) & (open3[l] != 0.0) ? 1.0 : 0.0;  // pointless where K = 4 beats K = 3
@@ -805,15 +805,38 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     sl3[l] = sl4[l] = n3[l] = n4[l] = 0.0;
     alive3 = alive3 > t3[l] ? alive3 : t3[l];
     alive4 = alive4 > t4[l] ? alive4 : t4[l];
+    const double b34 = t3[l] * t4[l];
+    both = both > b34 ? both : b34;
   }
+  // When both sets would run but no lane needs both K, the K = 3 runs join the K = 4 set (host = 1):
+  // K = 3 is the K = 4 run with u4 = 0 (w4 then stays 0: the same updates, the K = 3 run operation
+  // for operation up to multiply-add contraction), so one lock-step loop serves every lane. In the
+  // middle of a real run most lanes need just one of the two (2-3% need both). u4s is u with u4 = 0
+  // in the hosted lanes.
+  double u4s[4][B], host[B];
+  const bool hosting = alive3 != 0.0 && alive4 != 0.0 && both == 0.0;
+  if (hosting) {
+    alive3 = 0.0;
+    NMLAB_SIMD_MAX(alive3)
+    for (int l = 0; l < B; ++l) {
+      const double h = (t3[l] != 0.0) & (t4[l] == 0.0) ? 1.0 : 0.0;
+      host[l] = h;
+      u4s[0][l] = u[0][l], u4s[1][l] = u[1][l], u4s[2][l] = u[2][l];
+      u4s[3][l] = h != 0.0 ? 0.0 : u[3][l];
+      on4[l] = h != 0.0 ? 1.0 : on4[l];
+      on3[l] = h != 0.0 ? 0.0 : on3[l];
+      alive3 = alive3 > on3[l] ? alive3 : on3[l];
+    }
+  }
+  const double(&uk4)[4][B] = hosting ? u4s : u;
   for (int sweep = 0; sweep < kProxBatchSweeps; ++sweep) {
     if (alive3 == 0.0 && alive4 == 0.0) break;
     // the slow test on every second sweep (its first check only records Σ|Δw|)
     if (sweep % 2 != 0) {
-      if (alive4 != 0.0) alive4 = prox24_lane_sweep<4, B, true>(u, tau, tol, coarse, w4, on4, sl4, n4, prev4);
+      if (alive4 != 0.0) alive4 = prox24_lane_sweep<4, B, true>(uk4, tau, tol, coarse, w4, on4, sl4, n4, prev4);
       if (alive3 != 0.0) alive3 = prox24_lane_sweep<3, B, true>(u, tau, tol, coarse, w3, on3, sl3, n3, prev3);
     } else {
-      if (alive4 != 0.0) alive4 = prox24_lane_sweep<4, B, false>(u, tau, tol, coarse, w4, on4, sl4, n4, prev4);
+      if (alive4 != 0.0) alive4 = prox24_lane_sweep<4, B, false>(uk4, tau, tol, coarse, w4, on4, sl4, n4, prev4);
       if (alive3 != 0.0) alive3 = prox24_lane_sweep<3, B, false>(u, tau, tol, coarse, w3, on3, sl3, n3, prev3);
     }
   }
@@ -825,7 +848,18 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     slow4 = slow4 > sl4[l] ? slow4 : sl4[l];
   }
   if (slow3 != 0.0) prox24_lane_newton<3, B>(u, tau, tol, w3, sl3);
-  if (slow4 != 0.0) prox24_lane_newton<4, B>(u, tau, tol, w4, sl4);
+  if (slow4 != 0.0) prox24_lane_newton<4, B>(uk4, tau, tol, w4, sl4);  // face mode for the hosted K = 3 runs
+  if (hosting) {  // the hosted runs back to the K = 3 set (their K = 4 set entries are not read: t4 = 0)
+    NMLAB_SIMD
+    for (int l = 0; l < B; ++l) {
+      const bool h = host[l] != 0.0;
+      for (int i = 0; i < 3; ++i) w3[i][l] = h ? w4[i][l] : w3[i][l];
+      on3[l] = h ? on4[l] : on3[l];
+      sl3[l] = h ? sl4[l] : sl3[l];
+      n3[l] = h ? n4[l] : n3[l];
+      prev3[l] = h ? prev4[l] : prev3[l];
+    }
+  }
   // Lanes settled here, lane-wise: every tried K's first run converged in lock step (neither live
   // nor slow) at a strict interior minimum (w > 0, Hessian positive definite), so the per-lane path
   // would take that point and try no further start (prox24_candidate_lanes). The choice among

@@ -270,6 +270,42 @@ TEST(ProxGroup24, BatchedPathEqualsScalarPath) {
   EXPECT_EQ(differ, 0);
 }
 
+/// Batches as in the middle of a real run, where each lane needs one of K = 3 and K = 4 and the
+/// K = 3 runs join the K = 4 lock-step loop: lanes with four entries of similar size (only K = 4 is
+/// tried) mixed with lanes whose smallest entry is tiny (K = 4 certified empty, only K = 3 tried).
+/// The batched path must still equal the scalar routine.
+TEST(ProxGroup24, BatchedPathEqualsScalarPathOnOneSupportPerLane) {
+  constexpr int kGroups = 16 * 4000;
+  std::mt19937_64 g(606);
+  std::uniform_real_distribution<double> unif;
+  std::vector<double> z(4 * kGroups), a(4 * kGroups), b(4 * kGroups);
+  long differ = 0, winners[5] = {0, 0, 0, 0, 0};
+  for (double tau : {0.005, 0.02, 0.08}) {
+    for (int k = 0; k < kGroups; ++k) {
+      const bool tiny = (g() & 1) != 0;
+      const int at = int(g() % 4);
+      for (int i = 0; i < 4; ++i) {
+        const double v = tiny && i == at ? 1e-7 + 1e-6 * unif(g) : 1.0 + 2.0 * unif(g);
+        z[4 * k + i] = (g() & 1) ? v : -v;
+      }
+    }
+    kernels::prox24_groups(z.data(), kGroups, tau, a.data());
+    for (int k = 0; k < kGroups; ++k) {
+      const double fb = prox24_group(&z[4 * k], tau, &b[4 * k]);
+      double fa = 0.0;
+      for (int i = 0; i < 4; ++i) fa += 0.5 * (a[4 * k + i] - z[4 * k + i]) * (a[4 * k + i] - z[4 * k + i]);
+      fa += tau * kernels::elementary_symmetric_abs(&a[4 * k], 4, 3);
+      differ += std::abs(fa - fb) > kObjRelTol * (kF64Tol + fb);
+      int nz = 0;
+      for (int i = 0; i < 4; ++i) nz += b[4 * k + i] != 0.0;
+      ++winners[nz];
+    }
+  }
+  EXPECT_EQ(differ, 0);
+  EXPECT_GE(winners[3], kGroups / 4) << "too few K = 3 winners: the hosted K = 3 runs are not exercised";
+  EXPECT_GE(winners[4], kGroups / 4) << "too few K = 4 winners";
+}
+
 /// The further starts of the batched path (prox24_candidate_lanes: lock step across lanes) against the
 /// sequential multi-start (prox24_candidate) from the same finished first run, on random and near-tie
 /// groups whose first run does NOT end at a strict interior minimum (the groups that need them).
