@@ -19,7 +19,9 @@
 // shortcuts that leave the result unchanged: a certificate that a K has no strict interior minimum
 // (closed-form necessary conditions first, from the 1-D reduction for K = 3 and the order bounds for
 // K = 4, then bound tightening), a test that K = 4 provably beats K = 3, an early exit at the first start that
-// ends at a strict interior minimum, and Newton polish of slowly converging runs. In 100k random and
+// ends at a KKT point with a positive definite Hessian (prox24_settles: the region where the Hessian
+// is positive semidefinite is convex, so such a point is the interior minimum of its support, or
+// proves there is none), and Newton polish of slowly converging runs. In 100k random and
 // near-tie groups against an independent reference this is exact to solver precision
 // (framework/regularizers/nm_elementary_test.cpp). It also compiles for the GPU:
 //   nvcc -std=c++17 -arch=sm_80 -I. -c a kernel calling prox24_group / prox_nm_group
