@@ -221,9 +221,9 @@ NMLAB_HD inline bool prox24_skip_interior(const double* u, double tau) {
   return prox24_no_interior_minimum<K>(u, tau);
 }
 
-/// Whether w (first K ∈ {3, 4} entries, all > 0) is a strict local minimum, as 1.0 / 0.0: the
-/// Hessian H = I + τ∇²e3(w) (h_ij = τ(Σw − w_i − w_j), i ≠ j) is positive definite, by Sylvester's
-/// criterion: its leading principal minors D2, D3 (and D4) are positive (D1 = 1). Straight-line and
+/// Whether the Hessian H = I + τ∇²e3(w) on the first K ∈ {3, 4} coordinates (h_ij = τ(Σw − w_i − w_j),
+/// i ≠ j) is positive definite, as 1.0 / 0.0 (at an interior stationary point: a strict local
+/// minimum), by Sylvester's criterion: its leading principal minors D2, D3 (and D4) are positive (D1 = 1). Straight-line and
 /// division-free, so it costs a few multiply-adds in a lane loop (the Cholesky form it replaced
 /// spent most of the batch's settle pass waiting for 3 square roots and 5 divisions). With p = h01,
 /// q = h02, r = h03, s = h12, t = h13, v = h23 (permutation expansion of a unit-diagonal matrix):
@@ -372,7 +372,7 @@ constexpr double kProxSlowRatio = 0.05;
 /// sweep moves less than kProxLaneNewtonTol·(1 + u_max): its Newton runs in lock step across lanes
 /// (prox24_lane_newton), so polishing early is cheaper than crawling on; a lane whose Newton step
 /// is declined continues with prox24_finish, so the result is the same exact prox (the interior
-/// minimum of a support is unique, prox24.md §3.6, and the settle pass checks it is one).
+/// minimum of a support is unique, prox24_settles, and the settle pass checks the end point).
 constexpr double kProxLaneNewtonTol = 1e-3;
 
 /// Finishes a slowly converging run: Newton polish when the iterate is interior (coordinate sweeps to
@@ -725,12 +725,28 @@ NMLAB_HD NMLAB_INLINE void prox24_exchange(double& a, double& b, double& pa, dou
   pb = sw ? ix : iy;
 }
 
+/// The per-lane path of prox24_batch for support K: the lane's lock-step first run w (on: still
+/// running, sl: stopped as slow, n: sweeps done, prev: its last Σ|Δw|) is finished, and the further
+/// starts follow (prox24_candidate_lanes), updating (best, f_best). The deferred bound rounds
+/// (open = 2) run first unless the first run already settles K; if they exclude an interior minimum,
+/// K is done.
+template <int K>
+NMLAB_HD inline void prox24_lane_candidate(const double* u, double tau, double tol, double tie, double open, double on,
+                                           double sl, double n, double prev, double* w, double* best, double& f_best) {
+  if (open == 2.0 && !(on == 0.0 && sl == 0.0 && prox24_settles<K>(u, w, tau)) && prox24_no_interior_minimum<K>(u, tau))
+    return;
+  bool usable = true;
+  if (sl != 0.0) usable = prox24_finish<K>(u, tau, w, true, tol, int(n));
+  else if (on != 0.0) usable = prox24_descent_from<K>(u, tau, w, true, tol, int(n), prev);
+  prox24_candidate_lanes<K>(u, tau, tol, tie, w, usable, best, f_best);
+}
+
 /// The prox of prox24_group on each of kProxBatch consecutive groups (z, out: 4·kProxBatch doubles,
 /// row-major groups; may alias): the same minimiser, to the solver tolerance. Every lane runs the
 /// scalar routine's first start (w = 0, order 1→K) in lock step; a slowly contracting run gets its
 /// Newton polish earlier than in the scalar routine (kProxLaneNewtonTol) and in lock step
-/// (prox24_lane_newton). Lanes whose first runs end at strict interior minima are finished
-/// lane-wise; the others finish their runs and any further starts (prox24_candidate_lanes) alone.
+/// (prox24_lane_newton). Lanes whose first runs settle their supports (prox24_settles) are finished
+/// lane-wise; the others finish their runs and any further starts (prox24_lane_candidate) alone.
 NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
   constexpr int B = kProxBatch;
   // Lane state is kept in doubles (1 = set) so that every lane loop vectorises.
@@ -784,9 +800,9 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
       open4[l] = open4[l] == 2.0 && q4 ? 0.0 : open4[l];
     }
   }
-  // The bound rounds (open = 2) are deferred: a K whose first run ends at a strict interior minimum
-  // has one, so no certificate can exclude it, and the rounds are run (per lane, below) only for a
-  // K whose first run does not; at τ ≈ 0.3 that saves them for most groups. t3/t4: the first run
+  // The bound rounds (open = 2) are deferred: a K whose first run settles it needs no certificate,
+  // so the rounds are run (per lane, below) only for a K whose first run does not; at τ ≈ 0.3 that
+  // saves them for most groups. t3/t4: the first run
   // of K = 3 / K = 4 is tried.
   // Lock-step exact coordinate descent, order 1→K, from w = 0; frozen lanes keep their iterate.
   // on: still running; sl: stopped as slow (prox24_finish takes over); n: sweeps done;
@@ -863,8 +879,8 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     }
   }
   // Lanes settled here, lane-wise: every tried K's first run converged in lock step (neither live
-  // nor slow) at a strict interior minimum (w > 0, Hessian positive definite), so the per-lane path
-  // would take that point and try no further start (prox24_candidate_lanes). The choice among
+  // nor slow) at a point that settles K (prox24_settles), so the per-lane path would compare that
+  // point and try no further start (prox24_candidate_lanes). The choice among
   // K = 2 and those points, un-sort and re-sign are then the per-lane path's, operation for
   // operation; the other lanes go through it below. Early and late in a run this is most lanes.
   double settled[B], res_l[4][B];
@@ -930,21 +946,8 @@ NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
     double best[4] = {uu[0], uu[1], 0.0, 0.0};
     double f_best = 0.5 * (uu[2] * uu[2] + uu[3] * uu[3]);
     const double tie = kProxTieRel * f_best;
-    // a K whose first run has not (yet) ended at a strict interior minimum: the deferred bound rounds
-    const auto first_settles3 = [&] { return on3[l] == 0.0 && sl3[l] == 0.0 && prox24_settles<3>(uu, a, tau); };
-    if (t3[l] != 0.0 && !(open3[l] == 2.0 && !first_settles3() && prox24_no_interior_minimum<3>(uu, tau))) {
-      bool usable = true;
-      if (sl3[l] != 0.0) usable = prox24_finish<3>(uu, tau, a, true, tol[l], int(n3[l]));
-      else if (on3[l] != 0.0) usable = prox24_descent_from<3>(uu, tau, a, true, tol[l], int(n3[l]), prev3[l]);
-      prox24_candidate_lanes<3>(uu, tau, tol[l], tie, a, usable, best, f_best);
-    }
-    const auto first_settles4 = [&] { return on4[l] == 0.0 && sl4[l] == 0.0 && prox24_settles<4>(uu, b, tau); };
-    if (t4[l] != 0.0 && !(open4[l] == 2.0 && !first_settles4() && prox24_no_interior_minimum<4>(uu, tau))) {
-      bool usable = true;
-      if (sl4[l] != 0.0) usable = prox24_finish<4>(uu, tau, b, true, tol[l], int(n4[l]));
-      else if (on4[l] != 0.0) usable = prox24_descent_from<4>(uu, tau, b, true, tol[l], int(n4[l]), prev4[l]);
-      prox24_candidate_lanes<4>(uu, tau, tol[l], tie, b, usable, best, f_best);
-    }
+    if (t3[l] != 0.0) prox24_lane_candidate<3>(uu, tau, tol[l], tie, open3[l], on3[l], sl3[l], n3[l], prev3[l], a, best, f_best);
+    if (t4[l] != 0.0) prox24_lane_candidate<4>(uu, tau, tol[l], tie, open4[l], on4[l], sl4[l], n4[l], prev4[l], b, best, f_best);
     if (tau <= 0.0)
       for (int i = 0; i < 4; ++i) best[i] = uu[i];
     double res[4];
