@@ -6,7 +6,7 @@
 //                          gradient step and prox fused per row, OpenMP over rows)
 //   BM_ProxSolve/d         a whole `prox` solve on a correlated toy: the prox's share of all iterations
 //                          and of each one (median, 95th percentile and worst iteration of the run);
-//                          d = 512 and 1024, and 4096 when NMLAB_BENCH_SOLVE_4096=1 (≈ 10 minutes)
+//                          d = 512 and 1024, and 4096 when NMLAB_BENCH_SOLVE_4096=1 (≈ 5 minutes)
 // At exit a summary prints, from numbers measured in this same run: the product's rate as a
 // fraction of the dense GEMM rate, and the prox step's share of one iteration (product + prox).
 // τ = ηλ grows geometrically over a run; 1e-3 is the start, 0.3 the middle (the most expensive
@@ -165,7 +165,7 @@ void BM_ProxSolve(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ProxSolve)->Arg(512)->Arg(1024)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-/// The d = 4096 solve (≈ 300 iterations of a 1 s product on 2 cores) only on request.
+/// The d = 4096 solve (≈ 240 iterations of a 1 s product on 2 cores) only on request.
 const bool kSolve4096 = [] {
   const char* e = std::getenv("NMLAB_BENCH_SOLVE_4096");
   if (e && std::string(e) == "1")

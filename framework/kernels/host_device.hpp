@@ -14,7 +14,8 @@
 #define NMLAB_INLINE inline __attribute__((always_inline))
 /// Lane loops of batched paths: vectorise across groups (OpenMP SIMD; ignored without -fopenmp).
 #define NMLAB_SIMD _Pragma("omp simd")
-/// The same with a max-reduction of one double (OpenMP allows reordering it, so it vectorises).
+/// The same with a max-reduction of one, two or three doubles (OpenMP allows reordering it, so it
+/// vectorises).
 #define NMLAB_PRAGMA(x) _Pragma(#x)
 #define NMLAB_SIMD_MAX(a) NMLAB_PRAGMA(omp simd reduction(max : a))
 #define NMLAB_SIMD_MAX2(a, b) NMLAB_PRAGMA(omp simd reduction(max : a, b))
