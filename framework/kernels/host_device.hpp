@@ -8,6 +8,7 @@
 #define NMLAB_SIMD_MAX(a)
 #define NMLAB_SIMD_MAX2(a, b)
 #define NMLAB_SIMD_MAX3(a, b, c)
+#define NMLAB_SIMD_REDUCE_SUM2_MAX(s, t, m)
 #else
 #define NMLAB_HD
 /// Small routines called inside lane loops: a call left out of line stops the loop vectorising.
@@ -20,4 +21,6 @@
 #define NMLAB_SIMD_MAX(a) NMLAB_PRAGMA(omp simd reduction(max : a))
 #define NMLAB_SIMD_MAX2(a, b) NMLAB_PRAGMA(omp simd reduction(max : a, b))
 #define NMLAB_SIMD_MAX3(a, b, c) NMLAB_PRAGMA(omp simd reduction(max : a, b, c))
+/// Two sums and a max-reduction in one lane loop.
+#define NMLAB_SIMD_REDUCE_SUM2_MAX(s, t, m) NMLAB_PRAGMA(omp simd reduction(+ : s, t) reduction(max : m))
 #endif

@@ -508,7 +508,7 @@ NMLAB_HD inline double prox24_group(const double* z, double tau, double* out) {
 /// Groups per batch: the lane loops below are written so that the compiler vectorises them
 /// (16 doubles: two AVX-512 or four AVX2 registers per lane loop, enough independent chains to hide
 /// the latency of the coordinate updates; 16 beat 8 by 5-10% on this box).
-constexpr int kProxBatch = 16;
+constexpr int kProxBatch = 32;
 /// Lock-step sweep cap of the batched path; lanes that need more continue one by one.
 constexpr int kProxBatchSweeps = 24;
 
@@ -741,228 +741,270 @@ NMLAB_HD inline void prox24_lane_candidate(const double* u, double tau, double t
   prox24_candidate_lanes<K>(u, tau, tol, tie, w, usable, best, f_best);
 }
 
-/// The prox of prox24_group on each of kProxBatch consecutive groups (z, out: 4·kProxBatch doubles,
-/// row-major groups; may alias): the same minimiser, to the solver tolerance. Every lane runs the
-/// scalar routine's first start (w = 0, order 1→K) in lock step; a slowly contracting run gets its
-/// Newton polish earlier than in the scalar routine (kProxLaneNewtonTol) and in lock step
-/// (prox24_lane_newton). Lanes whose first runs settle their supports (prox24_settles) are finished
-/// lane-wise; the others finish their runs and any further starts (prox24_lane_candidate) alone.
-NMLAB_HD inline void prox24_batch(const double* z, double tau, double* out) {
+/// Lane state of one batch of kProxBatch groups between the phases of prox24_groups (prox24_lanes_load,
+/// the first runs gathered across batches, prox24_lanes_finish). Flags are doubles (1 = set) so that
+/// every lane loop vectorises; index k = K − 3 selects the support K ∈ {3, 4}.
+struct Prox24Lanes {
+  static constexpr int B = kProxBatch;
+  double u[4][B];    // sorted magnitudes u1 ≥ u2 ≥ u3 ≥ u4
+  double sg[4][B];   // signs of z, by position
+  double pos[4][B];  // position of u_i in the group (as a double: the vector width of u)
+  double tol[B], coarse[B];  // kProxSweepTol·(1 + u1), kProxLaneNewtonTol·(1 + u1)
+  double tried[2][B];        // K's first run is tried (not certified away, not beaten)
+  double open[2][B];         // 1 = no certificate; 2 = the deferred bound rounds decide (per-lane path)
+  // K's first run (w = 0, order 1→K): its end point, on = still running after the lock step, sl = stopped
+  // as slowly contracting (not polished by the lane Newton), n = sweeps done, prev = last checked Σ|Δw|
+  double w[2][4][B], on[2][B], sl[2][B], n[2][B], prev[2][B];
+  double runs[2];  // first runs of K tried by the batch's lanes
+  double both;     // 1 when some lane tries both K
+};
+
+/// Loads, signs and sorts kProxBatch groups (sorting network (0,1) (2,3) (0,2) (1,3) (1,2) in one lane
+/// loop), and decides lane-wise which first runs to try: K's run is skipped where prox24_skip_interior's
+/// first test and its closed-form pre-certificates exclude an interior minimum, and K = 3's where K = 4
+/// provably beats it (prox24_four_beats_three). Same booleans as prox24_group's; the bound rounds are
+/// deferred (open = 2): a K whose first run settles it needs no certificate, so they run on the
+/// per-lane path only. The pre-certificates (square roots and divisions) are evaluated only when some
+/// lane can use them (early in a run, none can). Sets the first runs' start state.
+NMLAB_HD inline void prox24_lanes_load(const double* z, double tau, Prox24Lanes& S) {
   constexpr int B = kProxBatch;
-  // Lane state is kept in doubles (1 = set) so that every lane loop vectorises.
-  double u[4][B], sg[4][B], w3[4][B], w4[4][B], tol[B], coarse[B], prev3[B], prev4[B];
-  double t3[B], t4[B];
-  // load, signs, and the sorting network (0,1) (2,3) (0,2) (1,3) (1,2) in one lane loop:
-  // u[0] ≥ u[1] ≥ u[2] ≥ u[3]; the positions travel as doubles (the same vector width as u)
-  double pos[4][B];
   NMLAB_SIMD
   for (int l = 0; l < B; ++l) {
     const double z0 = z[4 * l], z1 = z[4 * l + 1], z2 = z[4 * l + 2], z3 = z[4 * l + 3];
-    sg[0][l] = z0 < 0 ? -1.0 : 1.0;
-    sg[1][l] = z1 < 0 ? -1.0 : 1.0;
-    sg[2][l] = z2 < 0 ? -1.0 : 1.0;
-    sg[3][l] = z3 < 0 ? -1.0 : 1.0;
+    S.sg[0][l] = z0 < 0 ? -1.0 : 1.0;
+    S.sg[1][l] = z1 < 0 ? -1.0 : 1.0;
+    S.sg[2][l] = z2 < 0 ? -1.0 : 1.0;
+    S.sg[3][l] = z3 < 0 ? -1.0 : 1.0;
     double a0 = fabs(z0), a1 = fabs(z1), a2 = fabs(z2), a3 = fabs(z3), p0 = 0.0, p1 = 1.0, p2 = 2.0, p3 = 3.0;
     prox24_exchange(a0, a1, p0, p1);
     prox24_exchange(a2, a3, p2, p3);
     prox24_exchange(a0, a2, p0, p2);
     prox24_exchange(a1, a3, p1, p3);
     prox24_exchange(a1, a2, p1, p2);
-    u[0][l] = a0, u[1][l] = a1, u[2][l] = a2, u[3][l] = a3;
-    pos[0][l] = p0, pos[1][l] = p1, pos[2][l] = p2, pos[3][l] = p3;
+    S.u[0][l] = a0, S.u[1][l] = a1, S.u[2][l] = a2, S.u[3][l] = a3;
+    S.pos[0][l] = p0, S.pos[1][l] = p1, S.pos[2][l] = p2, S.pos[3][l] = p3;
   }
-  // certificates (prox24_skip_interior) and the first start w = 0 for K = 3 and K = 4
-  // Lane-wise first: prox24_skip_interior's first test and its closed-form pre-certificates, and
-  // prox24_four_beats_three; the bound rounds then run only in lanes those leave open. Same
-  // booleans as prox24_group's: skip = !(τ·pairs < u_K) && (quick || bound rounds).
-  // open: 1 = no skip; 0 = skip; 2 = the bound rounds decide. The pre-certificates (square roots and
-  // divisions) are evaluated only when some lane can use them (early in a run, none can).
-  double open3[B], open4[B], beats[B];
+  double beats[B];
   double any_need = 0.0;
   NMLAB_SIMD_MAX(any_need)
   for (int l = 0; l < B; ++l) {
-    const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
+    const double u0 = S.u[0][l], u1 = S.u[1][l], u2 = S.u[2][l], u3 = S.u[3][l];
     const double tie = kProxTieRel * 0.5 * (u2 * u2 + u3 * u3);
     const double need3 = !(tau * (u0 * u1) < u2) ? 1.0 : 0.0;
     const double need4 = !(tau * (u0 * (u1 + u2) + u1 * u2) < u3) ? 1.0 : 0.0;
     beats[l] = prox24_four_beats_three(u0, u1, u2, u3, tau, tie) ? 1.0 : 0.0;
-    open3[l] = 1.0 + need3;
-    open4[l] = 1.0 + need4;
+    S.open[0][l] = 1.0 + need3;
+    S.open[1][l] = 1.0 + need4;
     const double need = need3 > need4 ? need3 : need4;
     any_need = any_need > need ? any_need : need;
   }
   if (any_need != 0.0) {
     NMLAB_SIMD
     for (int l = 0; l < B; ++l) {
-      const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
+      const double u0 = S.u[0][l], u1 = S.u[1][l], u2 = S.u[2][l], u3 = S.u[3][l];
       const bool q3 = prox24_quick_no_interior3(u0, u1, u2, tau), q4 = prox24_quick_no_interior4(u0, u1, u2, u3, tau);
-      open3[l] = open3[l] == 2.0 && q3 ? 0.0 : open3[l];
-      open4[l] = open4[l] == 2.0 && q4 ? 0.0 : open4[l];
+      S.open[0][l] = S.open[0][l] == 2.0 && q3 ? 0.0 : S.open[0][l];
+      S.open[1][l] = S.open[1][l] == 2.0 && q4 ? 0.0 : S.open[1][l];
     }
   }
-  // The bound rounds (open = 2) are deferred: a K whose first run settles it needs no certificate,
-  // so the rounds are run (per lane, below) only for a K whose first run does not; at τ ≈ 0.3 that
-  // saves them for most groups. t3/t4: the first run
-  // of K = 3 / K = 4 is tried.
-  // Lock-step exact coordinate descent, order 1→K, from w = 0; frozen lanes keep their iterate.
-  // on: still running; sl: stopped as slow (prox24_finish takes over); n: sweeps done;
-  // alive3/alive4: some lane's run still going (prox24_lane_sweep updates them).
-  double on3[B], on4[B], sl3[B], sl4[B], n3[B], n4[B];
-  double alive3 = 0.0, alive4 = 0.0, both = 0.0;
-  NMLAB_SIMD_MAX3(alive3, alive4, both)
+  double runs3 = 0.0, runs4 = 0.0, both = 0.0;
+  NMLAB_SIMD_REDUCE_SUM2_MAX(runs3, runs4, both)
   for (int l = 0; l < B; ++l) {
-    const bool base = (tau > 0.0) & (u[2][l] > 0.0);
-    t3[l] = base & (beats[l] == 0.0) & (open3[l] != 0.0) ? 1.0 : 0.0;  // pointless where K = 4 beats K = 3
-    t4[l] = base & (u[3][l] > 0.0) & (open4[l] != 0.0) ? 1.0 : 0.0;
-    tol[l] = kProxSweepTol * (1.0 + u[0][l]);
-    coarse[l] = kProxLaneNewtonTol * (1.0 + u[0][l]);
-    prev3[l] = prev4[l] = INFINITY;
-    for (int i = 0; i < 4; ++i) w3[i][l] = w4[i][l] = 0.0;
-    on3[l] = t3[l];
-    on4[l] = t4[l];
-    sl3[l] = sl4[l] = n3[l] = n4[l] = 0.0;
-    alive3 = alive3 > t3[l] ? alive3 : t3[l];
-    alive4 = alive4 > t4[l] ? alive4 : t4[l];
-    const double b34 = t3[l] * t4[l];
-    both = both > b34 ? both : b34;
+    const bool base = (tau > 0.0) & (S.u[2][l] > 0.0);
+    const double t3 = base & (beats[l] == 0.0) & (S.open[0][l] != 0.0) ? 1.0 : 0.0;  // pointless where K = 4 beats K = 3
+    const double t4 = base & (S.u[3][l] > 0.0) & (S.open[1][l] != 0.0) ? 1.0 : 0.0;
+    S.tried[0][l] = t3;
+    S.tried[1][l] = t4;
+    S.tol[l] = kProxSweepTol * (1.0 + S.u[0][l]);
+    S.coarse[l] = kProxLaneNewtonTol * (1.0 + S.u[0][l]);
+    for (int k = 0; k < 2; ++k) {  // the first runs' start: w = 0, running where tried
+      for (int i = 0; i < 4; ++i) S.w[k][i][l] = 0.0;
+      S.on[k][l] = S.tried[k][l];
+      S.sl[k][l] = S.n[k][l] = 0.0;
+      S.prev[k][l] = INFINITY;
+    }
+    runs3 += t3;
+    runs4 += t4;
+    both = both > t3 * t4 ? both : t3 * t4;
   }
-  // When both sets would run but no lane needs both K, the K = 3 runs join the K = 4 set (host = 1):
-  // K = 3 is the K = 4 run with u4 = 0 (w4 then stays 0: the same updates, the K = 3 run operation
-  // for operation up to multiply-add contraction), so one lock-step loop serves every lane. In the
-  // middle of a real run most lanes need just one of the two (2-3% need both). u4s is u with u4 = 0
-  // in the hosted lanes.
-  double u4s[4][B], host[B];
-  const bool hosting = alive3 != 0.0 && alive4 != 0.0 && both == 0.0;
+  S.runs[0] = runs3;
+  S.runs[1] = runs4;
+  S.both = both;
+}
+
+/// The slow first runs' Newton polish (prox24_lane_newton), called when some lane stopped as slow.
+template <int K>
+NMLAB_HD inline void prox24_lane_polish(const double (&u)[4][kProxBatch], double tau, const double* tol,
+                                        double (&w)[4][kProxBatch], double* sl) {
+  double slow = 0.0;
+  NMLAB_SIMD_MAX(slow)
+  for (int l = 0; l < kProxBatch; ++l) slow = slow > sl[l] ? slow : sl[l];
+  if (slow != 0.0) prox24_lane_newton<K, kProxBatch>(u, tau, tol, w, sl);
+}
+
+/// The batch's first runs (w = 0, order 1→K) in lock step: exact coordinate descent in every lane that
+/// tries K (prox24_lane_sweep, the slow test on every second sweep; the K = 3 and K = 4 sweeps
+/// interleaved, two independent chains), then the Newton polish of the slowly contracting runs. When
+/// both K are tried but no lane tries both, the K = 3 runs join the K = 4 lock step instead: K = 3 is
+/// the K = 4 run with u4 = 0 (w4 stays 0: the same updates, operation for operation up to multiply-add
+/// contraction; the Newton step takes its face mode), so one loop serves every lane. In the middle of a
+/// real run most lanes try just one of the two.
+NMLAB_HD inline void prox24_lanes_runs(Prox24Lanes& S, double tau) {
+  constexpr int B = kProxBatch;
+  const bool hosting = S.runs[0] != 0.0 && S.runs[1] != 0.0 && S.both == 0.0;
+  double uh[4][B];  // hosting: u with u4 = 0 in the lanes that try K = 3, which run in the K = 4 set
   if (hosting) {
-    alive3 = 0.0;
-    NMLAB_SIMD_MAX(alive3)
-    for (int l = 0; l < B; ++l) {
-      const double h = (t3[l] != 0.0) & (t4[l] == 0.0) ? 1.0 : 0.0;
-      host[l] = h;
-      u4s[0][l] = u[0][l], u4s[1][l] = u[1][l], u4s[2][l] = u[2][l];
-      u4s[3][l] = h != 0.0 ? 0.0 : u[3][l];
-      on4[l] = h != 0.0 ? 1.0 : on4[l];
-      on3[l] = h != 0.0 ? 0.0 : on3[l];
-      alive3 = alive3 > on3[l] ? alive3 : on3[l];
-    }
-  }
-  const double(&uk4)[4][B] = hosting ? u4s : u;
-  for (int sweep = 0; sweep < kProxBatchSweeps; ++sweep) {
-    if (alive3 == 0.0 && alive4 == 0.0) break;
-    // the slow test on every second sweep (its first check only records Σ|Δw|)
-    if (sweep % 2 != 0) {
-      if (alive4 != 0.0) alive4 = prox24_lane_sweep<4, B, true>(uk4, tau, tol, coarse, w4, on4, sl4, n4, prev4);
-      if (alive3 != 0.0) alive3 = prox24_lane_sweep<3, B, true>(u, tau, tol, coarse, w3, on3, sl3, n3, prev3);
-    } else {
-      if (alive4 != 0.0) alive4 = prox24_lane_sweep<4, B, false>(uk4, tau, tol, coarse, w4, on4, sl4, n4, prev4);
-      if (alive3 != 0.0) alive3 = prox24_lane_sweep<3, B, false>(u, tau, tol, coarse, w3, on3, sl3, n3, prev3);
-    }
-  }
-  // Slow first runs: Newton polish in lock step (lanes it cannot finish continue on their own).
-  double slow3 = 0.0, slow4 = 0.0;
-  NMLAB_SIMD_MAX2(slow3, slow4)
-  for (int l = 0; l < B; ++l) {
-    slow3 = slow3 > sl3[l] ? slow3 : sl3[l];
-    slow4 = slow4 > sl4[l] ? slow4 : sl4[l];
-  }
-  if (slow3 != 0.0) prox24_lane_newton<3, B>(u, tau, tol, w3, sl3);
-  if (slow4 != 0.0) prox24_lane_newton<4, B>(uk4, tau, tol, w4, sl4);  // face mode for the hosted K = 3 runs
-  if (hosting) {  // the hosted runs back to the K = 3 set (their K = 4 set entries are not read: t4 = 0)
     NMLAB_SIMD
     for (int l = 0; l < B; ++l) {
-      const bool h = host[l] != 0.0;
-      for (int i = 0; i < 3; ++i) w3[i][l] = h ? w4[i][l] : w3[i][l];
-      on3[l] = h ? on4[l] : on3[l];
-      sl3[l] = h ? sl4[l] : sl3[l];
-      n3[l] = h ? n4[l] : n3[l];
-      prev3[l] = h ? prev4[l] : prev3[l];
+      const bool three = S.tried[0][l] != 0.0;
+      uh[0][l] = S.u[0][l], uh[1][l] = S.u[1][l], uh[2][l] = S.u[2][l];
+      uh[3][l] = three ? 0.0 : S.u[3][l];
+      S.on[1][l] = three ? 1.0 : S.on[1][l];
+      S.on[0][l] = 0.0;
     }
   }
-  // Lanes settled here, lane-wise: every tried K's first run converged in lock step (neither live
-  // nor slow) at a point that settles K (prox24_settles), so the per-lane path would compare that
-  // point and try no further start (prox24_candidate_lanes). The choice among
-  // K = 2 and those points, un-sort and re-sign are then the per-lane path's, operation for
-  // operation; the other lanes go through it below. Early and late in a run this is most lanes.
-  double settled[B], res_l[4][B];
-  NMLAB_SIMD
-  for (int l = 0; l < B; ++l) {
-    const double u0 = u[0][l], u1 = u[1][l], u2 = u[2][l], u3 = u[3][l];
-    double b0 = u0, b1 = u1, b2 = 0.0, b3 = 0.0;
-    double f_best = 0.5 * (u2 * u2 + u3 * u3);
-    const double tie = kProxTieRel * f_best;
-    double ok = tau > 0.0 ? 1.0 : 0.0;
-    {  // K = 3 (all lanes compute it, branch-free; only tried lanes use it)
-      const bool tried = t3[l] != 0.0;
-      const double w0 = w3[0][l], w1 = w3[1][l], w2 = w3[2][l];
-      const double done = (on3[l] == 0.0) & (sl3[l] == 0.0) ? 1.0 : 0.0;
-      ok *= tried ? done * prox24_settles<3>(u0, u1, u2, u3, w0, w1, w2, 0.0, tau) : 1.0;
-      const double f = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, 0.0, tau);
-      const bool take = tried & (f < f_best - tie);
-      f_best = take ? f : f_best;
-      b0 = take ? w0 : b0;
-      b1 = take ? w1 : b1;
-      b2 = take ? w2 : b2;
-      b3 = take ? 0.0 : b3;
+  const double(&u4)[4][B] = hosting ? uh : S.u;
+  double alive3 = hosting ? 0.0 : S.runs[0], alive4 = S.runs[1] + (hosting ? S.runs[0] : 0.0);
+  for (int sweep = 0; sweep < kProxBatchSweeps && (alive3 != 0.0 || alive4 != 0.0); ++sweep) {
+    if (sweep % 2 != 0) {  // the slow test on every second sweep (its first check only records Σ|Δw|)
+      if (alive4 != 0.0) alive4 = prox24_lane_sweep<4, B, true>(u4, tau, S.tol, S.coarse, S.w[1], S.on[1], S.sl[1], S.n[1], S.prev[1]);
+      if (alive3 != 0.0) alive3 = prox24_lane_sweep<3, B, true>(S.u, tau, S.tol, S.coarse, S.w[0], S.on[0], S.sl[0], S.n[0], S.prev[0]);
+    } else {
+      if (alive4 != 0.0) alive4 = prox24_lane_sweep<4, B, false>(u4, tau, S.tol, S.coarse, S.w[1], S.on[1], S.sl[1], S.n[1], S.prev[1]);
+      if (alive3 != 0.0) alive3 = prox24_lane_sweep<3, B, false>(S.u, tau, S.tol, S.coarse, S.w[0], S.on[0], S.sl[0], S.n[0], S.prev[0]);
     }
-    {  // K = 4
-      const bool tried = t4[l] != 0.0;
-      const double w0 = w4[0][l], w1 = w4[1][l], w2 = w4[2][l], w3v = w4[3][l];
-      const double done = (on4[l] == 0.0) & (sl4[l] == 0.0) ? 1.0 : 0.0;
-      ok *= tried ? done * prox24_settles<4>(u0, u1, u2, u3, w0, w1, w2, w3v, tau) : 1.0;
-      const double f = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, w3v, tau);
-      const bool take = tried & (f < f_best - tie);
-      f_best = take ? f : f_best;
-      b0 = take ? w0 : b0;
-      b1 = take ? w1 : b1;
-      b2 = take ? w2 : b2;
-      b3 = take ? w3v : b3;
+  }
+  if (S.runs[0] != 0.0 && !hosting) prox24_lane_polish<3>(S.u, tau, S.tol, S.w[0], S.sl[0]);
+  if (S.runs[1] != 0.0 || hosting) prox24_lane_polish<4>(u4, tau, S.tol, S.w[1], S.sl[1]);
+  if (!hosting) return;
+  NMLAB_SIMD
+  for (int l = 0; l < B; ++l) {  // the hosted K = 3 runs back to the K = 3 set (w4 = 0 there)
+    const bool three = S.tried[0][l] != 0.0;
+    for (int i = 0; i < 4; ++i) {
+      S.w[0][i][l] = three ? S.w[1][i][l] : 0.0;
+      S.w[1][i][l] = three ? 0.0 : S.w[1][i][l];
+    }
+    S.on[0][l] = three ? S.on[1][l] : 0.0;
+    S.sl[0][l] = three ? S.sl[1][l] : 0.0;
+    S.n[0][l] = three ? S.n[1][l] : 0.0;
+    S.prev[0][l] = three ? S.prev[1][l] : INFINITY;
+    S.on[1][l] = three ? 0.0 : S.on[1][l];
+    S.sl[1][l] = three ? 0.0 : S.sl[1][l];
+    S.n[1][l] = three ? 0.0 : S.n[1][l];
+    S.prev[1][l] = three ? INFINITY : S.prev[1][l];
+  }
+}
+
+/// K's part of the lane-wise settle pass (prox24_lanes_finish): ok ← 0 unless K is untried or its first
+/// run converged at a point that settles K (prox24_settles); the run's point replaces the best (b, f)
+/// when it beats it by more than tie.
+template <int K>
+NMLAB_HD NMLAB_INLINE void prox24_settle_lane(const Prox24Lanes& S, int l, double tau, double tie, double& ok, double& f,
+                                              double& b0, double& b1, double& b2, double& b3) {
+  constexpr int k = K - 3;
+  const double u0 = S.u[0][l], u1 = S.u[1][l], u2 = S.u[2][l], u3 = S.u[3][l];
+  const bool tried = S.tried[k][l] != 0.0;
+  const double w0 = S.w[k][0][l], w1 = S.w[k][1][l], w2 = S.w[k][2][l], w3 = K == 4 ? S.w[k][3][l] : 0.0;
+  const double done = (S.on[k][l] == 0.0) & (S.sl[k][l] == 0.0) ? 1.0 : 0.0;
+  ok *= tried ? done * prox24_settles<K>(u0, u1, u2, u3, w0, w1, w2, w3, tau) : 1.0;
+  const double fk = prox24_objective4(u0, u1, u2, u3, w0, w1, w2, w3, tau);
+  const bool take = tried & (fk < f - tie);
+  f = take ? fk : f;
+  b0 = take ? w0 : b0;
+  b1 = take ? w1 : b1;
+  b2 = take ? w2 : b2;
+  b3 = take ? w3 : b3;
+}
+
+/// The lane-wise results of a batch whose first runs are done (prox24_lanes_finish): the choice among
+/// K = 2 and the tried supports' run points, un-sorted and re-signed, and settled[l] = 1 where every tried
+/// run converged at a point that settles its support. kTried = false (no lane tries a run) gives
+/// every lane K = 2 (the identity where τ = 0) without looking at the runs.
+template <bool kTried>
+NMLAB_HD inline void prox24_lanes_result(const Prox24Lanes& S, double tau, double* settled, double (&res)[4][kProxBatch]) {
+  NMLAB_SIMD
+  for (int l = 0; l < kProxBatch; ++l) {
+    const double u0 = S.u[0][l], u1 = S.u[1][l], u2 = S.u[2][l], u3 = S.u[3][l];
+    double b0 = u0, b1 = u1, b2 = tau > 0.0 ? 0.0 : u2, b3 = tau > 0.0 ? 0.0 : u3;
+    double ok = 1.0;
+    if (kTried) {
+      double f = 0.5 * (u2 * u2 + u3 * u3);
+      const double tie = kProxTieRel * f;
+      prox24_settle_lane<3>(S, l, tau, tie, ok, f, b0, b1, b2, b3);
+      prox24_settle_lane<4>(S, l, tau, tie, ok, f, b0, b1, b2, b3);
     }
     settled[l] = ok;
     // res[pos[i]] = sign[pos[i]] · best[i]: position p holds best[i] for the i with pos[i] = p
-    const double i0 = pos[0][l], i1 = pos[1][l], i2 = pos[2][l];
+    const double i0 = S.pos[0][l], i1 = S.pos[1][l], i2 = S.pos[2][l];
     const double v0 = i0 == 0.0 ? b0 : i1 == 0.0 ? b1 : i2 == 0.0 ? b2 : b3;
     const double v1 = i0 == 1.0 ? b0 : i1 == 1.0 ? b1 : i2 == 1.0 ? b2 : b3;
     const double v2 = i0 == 2.0 ? b0 : i1 == 2.0 ? b1 : i2 == 2.0 ? b2 : b3;
     const double v3 = i0 == 3.0 ? b0 : i1 == 3.0 ? b1 : i2 == 3.0 ? b2 : b3;
-    res_l[0][l] = sg[0][l] * v0;
-    res_l[1][l] = sg[1][l] * v1;
-    res_l[2][l] = sg[2][l] * v2;
-    res_l[3][l] = sg[3][l] * v3;
+    res[0][l] = S.sg[0][l] * v0;
+    res[1][l] = S.sg[1][l] * v1;
+    res[2][l] = S.sg[2][l] * v2;
+    res[3][l] = S.sg[3][l] * v3;
   }
-  // every lane's lane-wise result is written (the lanes not settled overwrite theirs below; nothing
-  // after this point reads z, which out may alias)
+}
+
+/// Completes a batch whose first runs are done: lanes whose tried first runs all settle their supports
+/// are finished lane-wise (prox24_lanes_result: operation for operation the per-lane path's, which would
+/// try no further start, prox24_candidate_lanes); the other lanes finish their runs and any further
+/// starts alone (prox24_lane_candidate). any_tried = 0: no lane tries a run (late in a run).
+NMLAB_HD inline void prox24_lanes_finish(Prox24Lanes& S, double tau, double any_tried, double* out) {
+  constexpr int B = kProxBatch;
+  double settled[B], res[4][B];
+  if (any_tried != 0.0) prox24_lanes_result<true>(S, tau, settled, res);
+  else prox24_lanes_result<false>(S, tau, settled, res);
+  // every lane's lane-wise result is written (the lanes not settled overwrite theirs below)
   double unsettled = 0.0;
   NMLAB_SIMD_MAX(unsettled)
   for (int l = 0; l < B; ++l) {
-    for (int p = 0; p < 4; ++p) out[4 * l + p] = res_l[p][l];
+    for (int p = 0; p < 4; ++p) out[4 * l + p] = res[p][l];
     unsettled = unsettled > 1.0 - settled[l] ? unsettled : 1.0 - settled[l];
   }
   if (unsettled == 0.0) return;
   // per lane: finish the first runs, further starts if needed, choose, un-sort and re-sign
   for (int l = 0; l < B; ++l) {
     if (settled[l] != 0.0) continue;
-    const double uu[4] = {u[0][l], u[1][l], u[2][l], u[3][l]};
-    double a[4] = {w3[0][l], w3[1][l], w3[2][l], 0.0}, b[4] = {w4[0][l], w4[1][l], w4[2][l], w4[3][l]};
+    const double uu[4] = {S.u[0][l], S.u[1][l], S.u[2][l], S.u[3][l]};
+    double a[4] = {S.w[0][0][l], S.w[0][1][l], S.w[0][2][l], 0.0};
+    double b[4] = {S.w[1][0][l], S.w[1][1][l], S.w[1][2][l], S.w[1][3][l]};
     double best[4] = {uu[0], uu[1], 0.0, 0.0};
     double f_best = 0.5 * (uu[2] * uu[2] + uu[3] * uu[3]);
     const double tie = kProxTieRel * f_best;
-    if (t3[l] != 0.0) prox24_lane_candidate<3>(uu, tau, tol[l], tie, open3[l], on3[l], sl3[l], n3[l], prev3[l], a, best, f_best);
-    if (t4[l] != 0.0) prox24_lane_candidate<4>(uu, tau, tol[l], tie, open4[l], on4[l], sl4[l], n4[l], prev4[l], b, best, f_best);
-    if (tau <= 0.0)
-      for (int i = 0; i < 4; ++i) best[i] = uu[i];
-    double res[4];
+    if (S.tried[0][l] != 0.0)
+      prox24_lane_candidate<3>(uu, tau, S.tol[l], tie, S.open[0][l], S.on[0][l], S.sl[0][l], S.n[0][l], S.prev[0][l], a,
+                               best, f_best);
+    if (S.tried[1][l] != 0.0)
+      prox24_lane_candidate<4>(uu, tau, S.tol[l], tie, S.open[1][l], S.on[1][l], S.sl[1][l], S.n[1][l], S.prev[1][l], b,
+                               best, f_best);
+    double r[4];
     for (int i = 0; i < 4; ++i) {
-      const int at = int(pos[i][l]);
-      res[at] = sg[at][l] * best[i];
+      const int at = int(S.pos[i][l]);
+      r[at] = S.sg[at][l] * best[i];
     }
-    for (int i = 0; i < 4; ++i) out[4 * l + i] = res[i];
+    for (int i = 0; i < 4; ++i) out[4 * l + i] = r[i];
   }
 }
 
-/// prox24 over `groups` consecutive groups (4·groups doubles): batches of kProxBatch, then scalar.
+/// out = prox24_group of each of `groups` consecutive groups (z, out: 4·groups doubles, row-major
+/// groups; may alias): the same minimiser, to the solver tolerance. Batches of kProxBatch groups in
+/// SIMD lanes, the ragged tail by the scalar routine. Per batch: load, sort and certify lane-wise
+/// (prox24_lanes_load); the scalar routine's first start (w = 0, order 1→K) in lock step for every K a
+/// lane tries, a slowly contracting run polished by Newton earlier than in the scalar routine
+/// (kProxLaneNewtonTol) and in lock step (prox24_lanes_runs); then lane-wise where the first runs
+/// settle their supports (prox24_settles), alone with further starts where not (prox24_lanes_finish).
 NMLAB_HD inline void prox24_groups(const double* z, long groups, double tau, double* out) {
-  const long batches = groups / kProxBatch, tail = groups % kProxBatch;
-  for (long b = 0; b < batches; ++b, z += 4 * kProxBatch, out += 4 * kProxBatch) prox24_batch(z, tau, out);
+  constexpr int B = kProxBatch;
+  const long batches = groups / B, tail = groups % B;
+  for (long b = 0; b < batches; ++b, z += 4 * B, out += 4 * B) {
+    Prox24Lanes S;
+    prox24_lanes_load(z, tau, S);
+    const double tried = S.runs[0] + S.runs[1];
+    if (tried != 0.0) prox24_lanes_runs(S, tau);
+    prox24_lanes_finish(S, tau, tried, out);
+  }
   for (long g = 0; g < tail; ++g, z += 4, out += 4) prox24_group(z, tau, out);
 }
 

@@ -306,6 +306,43 @@ TEST(ProxGroup24, BatchedPathEqualsScalarPathOnOneSupportPerLane) {
   EXPECT_GE(winners[4], kGroups / 4) << "too few K = 4 winners";
 }
 
+/// Batches in which no lane tries a first run (late in a real run: every group's K = 3 and K = 4 are
+/// certified away) skip the runs and the settle pass; their lanes must hold exactly the scalar
+/// routine's result (the two largest entries unshrunk, signs kept). Every second batch also holds one
+/// ordinary group whose prox keeps all four entries, so that batch does run (compared to the solver
+/// tolerance). τ = 0 is the identity.
+TEST(ProxGroup24, BatchedPathWithoutRunsEqualsScalarPathExactly) {
+  constexpr int kGroups = 64 * kernels::kProxBatch + 3;
+  std::mt19937_64 g(4242);
+  std::uniform_real_distribution<double> unif;
+  std::vector<double> z(4 * kGroups), a(4 * kGroups), b(4 * kGroups);
+  const auto ordinary = [](int k) { return (k / kernels::kProxBatch) % 2 == 1 && k % kernels::kProxBatch == 5; };
+  for (int k = 0; k < kGroups; ++k) {
+    const int small1 = int(g() % 4), small2 = (small1 + 1 + int(g() % 3)) % 4;
+    for (int i = 0; i < 4; ++i) {
+      const double v = ordinary(k) ? 1.0 + 0.1 * unif(g) : i != small1 && i != small2 ? 0.5 + unif(g) : 1e-6 * unif(g);
+      z[4 * k + i] = (g() & 1) ? v : -v;
+    }
+  }
+  long dense = 0;
+  for (double tau : {0.05, 3.0}) {
+    kernels::prox24_groups(z.data(), kGroups, tau, a.data());
+    for (int k = 0; k < kGroups; ++k) {
+      prox24_group(&z[4 * k], tau, &b[4 * k]);
+      int nz = 0;
+      for (int i = 0; i < 4; ++i) {
+        if (ordinary(k)) EXPECT_NEAR(a[4 * k + i], b[4 * k + i], 1e-12) << "group " << k << " tau " << tau;
+        else EXPECT_EQ(a[4 * k + i], b[4 * k + i]) << "group " << k << " entry " << i << " tau " << tau;
+        nz += a[4 * k + i] != 0.0;
+      }
+      dense += ordinary(k) && nz == 4;
+    }
+  }
+  EXPECT_GE(dense, 32) << "the ordinary groups' batches did not run (their prox keeps 4 entries at tau = 0.05)";
+  kernels::prox24_groups(z.data(), kGroups, 0.0, a.data());
+  for (int k = 0; k < 4 * kGroups; ++k) EXPECT_EQ(a[k], z[k]) << "tau = 0 must return the input";
+}
+
 /// The further starts of the batched path (prox24_candidate_lanes: lock step across lanes) against the
 /// sequential multi-start (prox24_candidate) from the same finished first run, on random and near-tie
 /// groups whose first run does NOT end at a strict interior minimum (the groups that need them).
