@@ -81,15 +81,19 @@ class NmElementary final : public Regularizer {
 #pragma omp parallel for schedule(static) reduction(|| : non_finite) if (Z.size() >= kParallelMinEntries)
     for (Index r = 0; r < Z.rows(); ++r) {
       double* row = Z.row(r).data();
+      // probe = Σ_c 0·z_c is NaN exactly when some z_c is NaN or ±Inf (in the gradient step's loop)
+      double probe = 0.0;
       if (G) {
         const double* g = G->row(r).data();
-#pragma omp simd
-        for (Index c = 0; c < Z.cols(); ++c) row[c] -= eta * g[c];
-      }
-      // probe = Σ_c 0·z_c is NaN exactly when some z_c is NaN or ±Inf
-      double probe = 0.0;
 #pragma omp simd reduction(+ : probe)
-      for (Index c = 0; c < Z.cols(); ++c) probe += 0.0 * row[c];
+        for (Index c = 0; c < Z.cols(); ++c) {
+          row[c] -= eta * g[c];
+          probe += 0.0 * row[c];
+        }
+      } else {
+#pragma omp simd reduction(+ : probe)
+        for (Index c = 0; c < Z.cols(); ++c) probe += 0.0 * row[c];
+      }
       if (probe != probe) {
         non_finite = true;
         continue;
