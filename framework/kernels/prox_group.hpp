@@ -617,13 +617,14 @@ NMLAB_HD inline bool prox24_lane_slow(double ch, double prev2, double coarse, do
   return ch < coarse && ch * (r4 * r4) > tol;
 }
 
-/// One lock-step sweep of the first runs (prox24_batch): in every lane that is on, the exact
-/// coordinate updates w_i ← max(0, u_i − τ e2(w_{−i})), i = 1..K in order (prox24_sweep, operation
-/// for operation), then the stopping rule of prox24_descent_from: converged (Σ|Δw| < tol), or, on
-/// kCheckSlow sweeps, slow (prox24_lane_slow: sl = 1, Newton takes over). One loop per sweep keeps
-/// a lane's iterate in registers across its K updates (written out rather than calling
-/// prox24_sweep on a lane-local array: that form lost vectorisation, 42 -> 130 ns/group). n counts the sweeps of each run; prev holds
-/// Σ|Δw| of the last checked sweep. Returns 1 while some lane is still on.
+/// One lock-step sweep of the first runs (prox24_lanes_runs): in every lane that is on, the exact
+/// coordinate updates w_i ← max(0, u_i − τ e2(w_{−i})), i = 1..K in order (prox24_sweep's updates,
+/// with e2 grouped differently: equal up to rounding), then the stopping rule of prox24_descent_from:
+/// converged (Σ|Δw| < tol), or, on kCheckSlow sweeps, slow (prox24_lane_slow: sl = 1, Newton takes
+/// over). One loop per sweep keeps a lane's iterate in registers across its K updates (written out
+/// rather than calling prox24_sweep on a lane-local array: that form lost vectorisation, 42 -> 130
+/// ns/group). n counts the sweeps of each run; prev holds Σ|Δw| of the last checked sweep. Returns 1
+/// while some lane is still on.
 template <int K, int B, bool kCheckSlow>
 NMLAB_HD inline double prox24_lane_sweep(const double (&u)[4][B], double tau, const double* tol, const double* coarse,
                                          double (&w)[4][B], double* on, double* sl, double* n, double* prev) {
@@ -631,20 +632,34 @@ NMLAB_HD inline double prox24_lane_sweep(const double (&u)[4][B], double tau, co
   NMLAB_SIMD_MAX(any)
   for (int l = 0; l < B; ++l) {
     const double o = on[l];
+    // Each update as u_i − τ e2(w_{−i}) = (u_i − τ·p) − τ·s·w_{i−1}, where w_{i−1} is the coordinate
+    // updated just before and s, p are the sum and product of the other two (computed while w_{i−1}
+    // is): one multiply-add and a max on the chain from update to update instead of four operations.
+    // The chain is what a sweep waits for (its throughput needs are lower).
     double w0 = w[0][l], w1 = w[1][l], w2 = w[2][l], w3 = K == 4 ? w[3][l] : 0.0, ch = 0.0, v;
-    v = prox_pos(u[0][l] - tau * (w1 * (w2 + w3) + w2 * w3));
-    ch += fabs(v - w0);
-    w0 = v;
-    v = prox_pos(u[1][l] - tau * (w2 * (w3 + w0) + w3 * w0));
-    ch += fabs(v - w1);
-    w1 = v;
-    v = prox_pos(u[2][l] - tau * (w3 * (w0 + w1) + w0 * w1));
-    ch += fabs(v - w2);
-    w2 = v;
     if (K == 4) {
-      v = prox_pos(u[3][l] - tau * (w0 * (w1 + w2) + w1 * w2));
+      v = prox_pos((u[0][l] - tau * (w1 * w2)) - (tau * (w1 + w2)) * w3);
+      ch += fabs(v - w0);
+      w0 = v;
+      v = prox_pos((u[1][l] - tau * (w2 * w3)) - (tau * (w2 + w3)) * w0);
+      ch += fabs(v - w1);
+      w1 = v;
+      v = prox_pos((u[2][l] - tau * (w3 * w0)) - (tau * (w3 + w0)) * w1);
+      ch += fabs(v - w2);
+      w2 = v;
+      v = prox_pos((u[3][l] - tau * (w0 * w1)) - (tau * (w0 + w1)) * w2);
       ch += fabs(v - w3);
       w3 = v;
+    } else {  // w3 = 0: e2(w_{−i}) is the product of the other two
+      v = prox_pos(u[0][l] - (tau * w1) * w2);
+      ch += fabs(v - w0);
+      w0 = v;
+      v = prox_pos(u[1][l] - (tau * w2) * w0);
+      ch += fabs(v - w1);
+      w1 = v;
+      v = prox_pos(u[2][l] - (tau * w0) * w1);
+      ch += fabs(v - w2);
+      w2 = v;
     }
     // frozen lanes keep their iterate (w[3] stays 0 for K = 3)
     w[0][l] = o != 0.0 ? w0 : w[0][l];
@@ -846,9 +861,11 @@ NMLAB_HD inline void prox24_lane_polish(const double (&u)[4][kProxBatch], double
 /// tries K (prox24_lane_sweep, the slow test on every second sweep; the K = 3 and K = 4 sweeps
 /// interleaved, two independent chains), then the Newton polish of the slowly contracting runs. When
 /// both K are tried but no lane tries both, the K = 3 runs join the K = 4 lock step instead: K = 3 is
-/// the K = 4 run with u4 = 0 (w4 stays 0: the same updates, operation for operation up to multiply-add
-/// contraction; the Newton step takes its face mode), so one loop serves every lane. In the middle of a
-/// real run most lanes try just one of the two.
+/// the K = 4 run with u4 = 0 (w4 stays 0: the same updates, equal up to rounding; the Newton step
+/// takes its face mode), so one loop serves every lane. In the middle of a real run most lanes try
+/// just one of the two. (Moving the K = 3 runs of lanes that try both into idle lanes, to make every
+/// batch one loop, measured 5-15% slower in the middle of a run: two interleaved loops overlap their
+/// dependency chains.)
 NMLAB_HD inline void prox24_lanes_runs(Prox24Lanes& S, double tau) {
   constexpr int B = kProxBatch;
   const bool hosting = S.runs[0] != 0.0 && S.runs[1] != 0.0 && S.both == 0.0;
