@@ -830,6 +830,16 @@ NMLAB_HD inline void prox24_lanes_load(const double* z, double tau, Prox24Lanes&
     const double t4 = base & (S.u[3][l] > 0.0) & (S.open[1][l] != 0.0) ? 1.0 : 0.0;
     S.tried[0][l] = t3;
     S.tried[1][l] = t4;
+    runs3 += t3;
+    runs4 += t4;
+    both = both > t3 * t4 ? both : t3 * t4;
+  }
+  S.runs[0] = runs3;
+  S.runs[1] = runs4;
+  S.both = both;
+  if (runs3 + runs4 == 0.0) return;  // late in a run: no lane tries a run, nothing below is read
+  NMLAB_SIMD
+  for (int l = 0; l < B; ++l) {
     S.tol[l] = kProxSweepTol * (1.0 + S.u[0][l]);
     S.coarse[l] = kProxLaneNewtonTol * (1.0 + S.u[0][l]);
     for (int k = 0; k < 2; ++k) {  // the first runs' start: w = 0, running where tried
@@ -838,13 +848,7 @@ NMLAB_HD inline void prox24_lanes_load(const double* z, double tau, Prox24Lanes&
       S.sl[k][l] = S.n[k][l] = 0.0;
       S.prev[k][l] = INFINITY;
     }
-    runs3 += t3;
-    runs4 += t4;
-    both = both > t3 * t4 ? both : t3 * t4;
   }
-  S.runs[0] = runs3;
-  S.runs[1] = runs4;
-  S.both = both;
 }
 
 /// The slow first runs' Newton polish (prox24_lane_newton), called when some lane stopped as slow.
@@ -935,20 +939,21 @@ NMLAB_HD NMLAB_INLINE void prox24_settle_lane(const Prox24Lanes& S, int l, doubl
 
 /// The lane-wise results of a batch whose first runs are done (prox24_lanes_finish): the choice among
 /// K = 2 and the tried supports' run points, un-sorted and re-signed, and settled[l] = 1 where every tried
-/// run converged at a point that settles its support. kTried = false (no lane tries a run) gives
-/// every lane K = 2 (the identity where τ = 0) without looking at the runs.
-template <bool kTried>
+/// run converged at a point that settles its support. k3 / k4: some lane of the batch tries K = 3 / 4
+/// (a K no lane tries is not looked at: early in a run no lane tries K = 3, late in a run no lane
+/// tries either, and every lane gets K = 2, the identity where τ = 0).
+template <bool k3, bool k4>
 NMLAB_HD inline void prox24_lanes_result(const Prox24Lanes& S, double tau, double* settled, double (&res)[4][kProxBatch]) {
   NMLAB_SIMD
   for (int l = 0; l < kProxBatch; ++l) {
     const double u0 = S.u[0][l], u1 = S.u[1][l], u2 = S.u[2][l], u3 = S.u[3][l];
     double b0 = u0, b1 = u1, b2 = tau > 0.0 ? 0.0 : u2, b3 = tau > 0.0 ? 0.0 : u3;
     double ok = 1.0;
-    if (kTried) {
+    if (k3 || k4) {
       double f = 0.5 * (u2 * u2 + u3 * u3);
       const double tie = kProxTieRel * f;
-      prox24_settle_lane<3>(S, l, tau, tie, ok, f, b0, b1, b2, b3);
-      prox24_settle_lane<4>(S, l, tau, tie, ok, f, b0, b1, b2, b3);
+      if (k3) prox24_settle_lane<3>(S, l, tau, tie, ok, f, b0, b1, b2, b3);
+      if (k4) prox24_settle_lane<4>(S, l, tau, tie, ok, f, b0, b1, b2, b3);
     }
     settled[l] = ok;
     // res[pos[i]] = sign[pos[i]] · best[i]: position p holds best[i] for the i with pos[i] = p
@@ -967,12 +972,15 @@ NMLAB_HD inline void prox24_lanes_result(const Prox24Lanes& S, double tau, doubl
 /// Completes a batch whose first runs are done: lanes whose tried first runs all settle their supports
 /// are finished lane-wise (prox24_lanes_result: operation for operation the per-lane path's, which would
 /// try no further start, prox24_candidate_lanes); the other lanes finish their runs and any further
-/// starts alone (prox24_lane_candidate). any_tried = 0: no lane tries a run (late in a run).
-NMLAB_HD inline void prox24_lanes_finish(Prox24Lanes& S, double tau, double any_tried, double* out) {
+/// starts alone (prox24_lane_candidate).
+NMLAB_HD inline void prox24_lanes_finish(Prox24Lanes& S, double tau, double* out) {
   constexpr int B = kProxBatch;
   double settled[B], res[4][B];
-  if (any_tried != 0.0) prox24_lanes_result<true>(S, tau, settled, res);
-  else prox24_lanes_result<false>(S, tau, settled, res);
+  const bool k3 = S.runs[0] != 0.0, k4 = S.runs[1] != 0.0;
+  if (k3 && k4) prox24_lanes_result<true, true>(S, tau, settled, res);
+  else if (k4) prox24_lanes_result<false, true>(S, tau, settled, res);
+  else if (k3) prox24_lanes_result<true, false>(S, tau, settled, res);
+  else prox24_lanes_result<false, false>(S, tau, settled, res);
   // every lane's lane-wise result is written (the lanes not settled overwrite theirs below)
   double unsettled = 0.0;
   NMLAB_SIMD_MAX(unsettled)
@@ -1018,9 +1026,8 @@ NMLAB_HD inline void prox24_groups(const double* z, long groups, double tau, dou
   for (long b = 0; b < batches; ++b, z += 4 * B, out += 4 * B) {
     Prox24Lanes S;
     prox24_lanes_load(z, tau, S);
-    const double tried = S.runs[0] + S.runs[1];
-    if (tried != 0.0) prox24_lanes_runs(S, tau);
-    prox24_lanes_finish(S, tau, tried, out);
+    if (S.runs[0] + S.runs[1] != 0.0) prox24_lanes_runs(S, tau);
+    prox24_lanes_finish(S, tau, out);
   }
   for (long g = 0; g < tail; ++g, z += 4, out += 4) prox24_group(z, tau, out);
 }
