@@ -609,12 +609,16 @@ NMLAB_HD inline void prox24_candidate_lanes(const double* u, double tau, double 
 /// The batch's "slow" rule, tested every second sweep: a run whose last sweep moved ch, and the
 /// checked sweep two before it prev2, contracts at the rate r with r² = ch / prev2. Newton takes
 /// over (prox24_lane_newton) below `coarse` = kProxLaneNewtonTol·(1 + u_max) when, at that rate, more
-/// than 8 further sweeps would be needed to reach tol (ch·r⁸ > tol). prox24_descent_from's rule
+/// than 12 further sweeps would be needed to reach tol (ch·r¹² > tol). prox24_descent_from's rule
 /// (r > kProxSlowRatio below kProxCoarseTol) measured 10-20% slower at τ = 0.3-1 and ±8% at
-/// τ = 0.03; testing every sweep instead of every second one cost 5-20% at τ = 1e-3-1.
+/// τ = 0.03; testing every sweep instead of every second one cost 5-20% at τ = 1e-3-1. Since the
+/// sweep's dependency chain was shortened (prox24_lane_sweep) sweeping on is cheaper against the
+/// lock-step Newton: 12 sweeps instead of 8 made the middle of a normalized real run (rho = 0) 6-23%
+/// faster, left the rho = 0.8 run unchanged and N(0,1) groups at τ = 0.3 14% slower (16: -13-26%,
+/// +25% there).
 NMLAB_HD inline bool prox24_lane_slow(double ch, double prev2, double coarse, double tol) {
   const double r2 = ch / prev2, r4 = r2 * r2;
-  return ch < coarse && ch * (r4 * r4) > tol;
+  return ch < coarse && ch * (r4 * r4 * r4) > tol;
 }
 
 /// One lock-step sweep of the first runs (prox24_lanes_runs): in every lane that is on, the exact
