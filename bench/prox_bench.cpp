@@ -1,5 +1,6 @@
 // Benchmarks of the proximal 2:4 method (issue 3):
 //   BM_ProxOperator/τ      exact 2:4 group prox, one thread, 4M random N(0,1) groups: groups/s per core
+//   BM_ProxReplay/k        the same on the inputs of iteration 20k of a real 1024 x 1024 solve (one thread)
 //   BM_DenseGemm/d         Eigen's dense GEMM C = A·B (d x d x d), the machine's reference rate
 //   BM_ProxGradProduct/d   the iteration's product G = (W − W0) H (row-major W, as in the solver)
 //   BM_ProxStep/d/τ        the iteration's prox step W ← prox_{τR}(W − η G) (Regularizer::prox_step:
@@ -68,6 +69,58 @@ void BM_ProxOperator(benchmark::State& state) {
                                                                                      benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_ProxOperator)->DenseRange(0, 4)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// Inputs Z = W − ηG and τ of the prox at iterations 0, 20, …, 200 of a real solve (correlated_groups
+/// 1024 x 1024, ρ = 0.8, κ = 1.05: the prox solver's iteration with the same η, λ0 and schedule),
+/// recorded once: the operator on what a run feeds it, regime by regime (N(0,1) groups at one τ
+/// put every group in the same regime, which no real iteration does).
+struct ReplaySnapshot {
+  int iteration;
+  double tau;
+  Weights z;
+};
+const std::vector<ReplaySnapshot>& replay_snapshots() {
+  static const std::vector<ReplaySnapshot> snaps = [] {
+    std::vector<ReplaySnapshot> out;
+    Params params;
+    params.set("d_out", "1024").set("d_in", "1024").set("rho", "0.8");
+    RngStream rng(0);
+    const LayerProblem prob = builtins().problems.make("correlated_groups", params)->make(rng);
+    Vector v = Vector::Ones(prob.d_in()).normalized();  // λ_max(H) by power iteration, as the solver
+    double lmax = 0.0;
+    for (int it = 0; it < 100; ++it) {
+      const Vector w = prob.H * v;
+      lmax = v.dot(w);
+      v = w.normalized();
+    }
+    const double eta = 1.0 / lmax;
+    double tau = 1e-3 / prob.W0.cwiseAbs().maxCoeff();  // τ0 = ηλ0 = lambda0_rel / max|W0|
+    const auto reg = builtins().regularizers.make("nm_elementary", Params());
+    Weights W = prob.W0, G(W.rows(), W.cols());
+    for (int it = 0; it <= 200; ++it, tau *= 1.05) {
+      G.noalias() = (W - prob.W0) * prob.H;
+      if (it % 20 == 0) out.push_back({it, tau, W - eta * G});
+      reg->prox_step(W, G, eta, tau, NMPattern{2, 4});
+    }
+    return out;
+  }();
+  return snaps;
+}
+
+void BM_ProxReplay(benchmark::State& state) {
+  const ReplaySnapshot& s = replay_snapshots()[size_t(state.range(0))];
+  const long groups = long(s.z.size() / 4);
+  std::vector<double> out(size_t(s.z.size()));
+  for (auto _ : state) {
+    kernels::prox24_groups(s.z.data(), groups, s.tau, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["iteration"] = s.iteration;
+  state.counters["tau"] = s.tau;
+  state.counters["ns_per_group"] =
+      benchmark::Counter(double(groups), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ProxReplay)->DenseRange(0, 10)->Iterations(3)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_DenseGemm(benchmark::State& state) {
   const Index d = state.range(0);
