@@ -4,26 +4,15 @@ import sys
 import tempfile
 import unittest
 
-import h5py
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lambda_trajectory as lt  # noqa: E402
+import trial_fixtures as fixtures  # noqa: E402
 
 
 def write_trials(path, trials):
     """trials: list of (attrs dict, lambda list or None, groups_not_nm list or None)."""
-    with h5py.File(path, "w") as f:
-        f.create_group("summary")
-        g = f.create_group("trials")
-        for i, (attrs, lam, open_groups) in enumerate(trials):
-            t = g.create_group(f"{i:06d}")
-            for k, v in attrs.items():
-                t.attrs[k] = v
-            if lam is not None:
-                tr = t.create_group("traces")
-                tr.create_dataset("lambda", data=np.array(lam, dtype=np.float64))
-                tr.create_dataset("groups_not_nm", data=np.array(open_groups, dtype=np.float64))
+    fixtures.write_trials(path, [(attrs, None if lam is None else {"lambda": lam, "groups_not_nm": open_groups})
+                                 for attrs, lam, open_groups in trials])
 
 
 class LambdaTrajectoryTest(unittest.TestCase):

@@ -4,26 +4,17 @@ import sys
 import tempfile
 import unittest
 
-import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import prox_share as ps  # noqa: E402
+import trial_fixtures as fixtures  # noqa: E402
 
 
 def write_trials(path, trials):
     """trials: list of (attrs dict, product seconds list or None, prox seconds list or None)."""
-    with h5py.File(path, "w") as f:
-        f.create_group("summary")
-        g = f.create_group("trials")
-        for i, (attrs, product, prox) in enumerate(trials):
-            t = g.create_group(f"{i:06d}")
-            for k, v in attrs.items():
-                t.attrs[k] = v
-            if product is not None:
-                tr = t.create_group("traces")
-                tr.create_dataset("time_product_s", data=np.array(product, dtype=np.float64))
-                tr.create_dataset("time_prox_s", data=np.array(prox, dtype=np.float64))
+    fixtures.write_trials(path, [(attrs, None if product is None else {"time_product_s": product, "time_prox_s": prox})
+                                 for attrs, product, prox in trials])
 
 
 class ProxShareTest(unittest.TestCase):
