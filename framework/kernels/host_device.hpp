@@ -6,8 +6,6 @@
 #define NMLAB_INLINE __forceinline__
 #define NMLAB_SIMD
 #define NMLAB_SIMD_MAX(a)
-#define NMLAB_SIMD_MAX2(a, b)
-#define NMLAB_SIMD_MAX3(a, b, c)
 #define NMLAB_SIMD_REDUCE_SUM2_MAX(s, t, m)
 #else
 #define NMLAB_HD
@@ -15,12 +13,9 @@
 #define NMLAB_INLINE inline __attribute__((always_inline))
 /// Lane loops of batched paths: vectorise across groups (OpenMP SIMD; ignored without -fopenmp).
 #define NMLAB_SIMD _Pragma("omp simd")
-/// The same with a max-reduction of one, two or three doubles (OpenMP allows reordering it, so it
-/// vectorises).
+/// The same with a max-reduction (OpenMP allows reordering it, so it vectorises).
 #define NMLAB_PRAGMA(x) _Pragma(#x)
 #define NMLAB_SIMD_MAX(a) NMLAB_PRAGMA(omp simd reduction(max : a))
-#define NMLAB_SIMD_MAX2(a, b) NMLAB_PRAGMA(omp simd reduction(max : a, b))
-#define NMLAB_SIMD_MAX3(a, b, c) NMLAB_PRAGMA(omp simd reduction(max : a, b, c))
 /// Two sums and a max-reduction in one lane loop.
 #define NMLAB_SIMD_REDUCE_SUM2_MAX(s, t, m) NMLAB_PRAGMA(omp simd reduction(+ : s, t) reduction(max : m))
 #endif
