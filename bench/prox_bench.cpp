@@ -28,6 +28,7 @@
 
 #include "framework/builtins.hpp"
 #include "framework/kernels/prox_group.hpp"
+#include "framework/solvers/dense_linalg.hpp"
 
 namespace nmlab {
 namespace {
@@ -86,14 +87,7 @@ const std::vector<ReplaySnapshot>& replay_snapshots() {
     params.set("d_out", "1024").set("d_in", "1024").set("rho", "0.8");
     RngStream rng(0);
     const LayerProblem prob = builtins().problems.make("correlated_groups", params)->make(rng);
-    Vector v = Vector::Ones(prob.d_in()).normalized();  // λ_max(H) by power iteration, as the solver
-    double lmax = 0.0;
-    for (int it = 0; it < 100; ++it) {
-      const Vector w = prob.H * v;
-      lmax = v.dot(w);
-      v = w.normalized();
-    }
-    const double eta = 1.0 / lmax;
+    const double eta = 1.0 / largest_eigenvalue(prob.H, 100, RngStream(0).derive("prox_power"));  // as the solver
     double tau = 1e-3 / prob.W0.cwiseAbs().maxCoeff();  // τ0 = ηλ0 = lambda0_rel / max|W0|
     const auto reg = builtins().regularizers.make("nm_elementary", Params());
     Weights W = prob.W0, G(W.rows(), W.cols());

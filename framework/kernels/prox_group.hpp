@@ -762,7 +762,7 @@ NMLAB_HD inline void prox24_lane_candidate(const double* u, double tau, double t
 }
 
 /// Lane state of one batch of kProxBatch groups between the phases of prox24_groups (prox24_lanes_load,
-/// the first runs gathered across batches, prox24_lanes_finish). Flags are doubles (1 = set) so that
+/// prox24_lanes_runs, prox24_lanes_finish). Flags are doubles (1 = set) so that
 /// every lane loop vectorises; index k = K − 3 selects the support K ∈ {3, 4}.
 struct Prox24Lanes {
   static constexpr int B = kProxBatch;

@@ -1,6 +1,8 @@
 #include "framework/solvers/dense_linalg.hpp"
 
 #include <Eigen/Cholesky>
+#include <algorithm>
+#include <cmath>
 
 namespace nmlab {
 namespace {
@@ -76,6 +78,23 @@ void apply_mask_in_place(Weights& W, const Mask& mask) {
   for (Index r = 0; r < W.rows(); ++r)
     for (Index c = 0; c < W.cols(); ++c)
       if (!mask(r, c)) W(r, c) = 0.0;
+}
+
+double largest_eigenvalue(const SymMatrix& H, int iters, RngStream rng) {
+  Vector v(H.rows());
+  for (Index i = 0; i < v.size(); ++i) v(i) = 1.0 + 0.1 * rng.uniform();
+  v.normalize();
+  double lambda = 0.0;
+  for (int it = 0; it < iters; ++it) {
+    const Vector w = H * v;
+    const double next = v.dot(w);  // Rayleigh quotient
+    const double norm = w.norm();
+    if (norm == 0.0) return 0.0;
+    v = w / norm;
+    if (std::abs(next - lambda) <= 1e-10 * std::abs(next)) return std::max(next, norm);
+    lambda = next;
+  }
+  return std::max(lambda, (H * v).norm());
 }
 
 }  // namespace nmlab

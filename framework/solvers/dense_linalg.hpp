@@ -2,6 +2,7 @@
 // Dense SPD helpers shared by sparsegpt and alps: a blocked triangular inverse (GEMM-rich, about
 // d³/3 flops), the upper Cholesky factor of an inverse, and an explicit SPD inverse.
 #include "framework/core/mask.hpp"
+#include "framework/core/rng.hpp"
 #include "framework/core/types.hpp"
 
 namespace nmlab {
@@ -29,5 +30,9 @@ double quadratic_loss_chunked(const Weights& W, const Weights& W0, const Eigen::
 
 /// W ← W ⊙ mask in place (no temporary).
 void apply_mask_in_place(Weights& W, const Mask& mask);
+
+/// λ_max of a symmetric PSD matrix by power iteration from a random start (relative change < 1e-10,
+/// at most `iters` steps): the prox solver's step size η = 1/λ_max(H).
+double largest_eigenvalue(const SymMatrix& H, int iters, RngStream rng);
 
 }  // namespace nmlab

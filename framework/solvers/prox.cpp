@@ -11,6 +11,7 @@
 #include "framework/core/errors.hpp"
 #include "framework/core/group_select.hpp"
 #include "framework/core/timer.hpp"
+#include "framework/solvers/dense_linalg.hpp"
 
 namespace nmlab {
 namespace {
@@ -41,24 +42,6 @@ struct ProxOptions {
       rule::at_least(1));
   }
 };
-
-/// λ_max of a symmetric PSD matrix by power iteration from a random start (relative change < 1e-10).
-double largest_eigenvalue(const SymMatrix& H, int iters, RngStream rng) {
-  Vector v(H.rows());
-  for (Index i = 0; i < v.size(); ++i) v(i) = 1.0 + 0.1 * rng.uniform();
-  v.normalize();
-  double lambda = 0.0;
-  for (int it = 0; it < iters; ++it) {
-    const Vector w = H * v;
-    const double next = v.dot(w);  // Rayleigh quotient
-    const double norm = w.norm();
-    if (norm == 0.0) return 0.0;
-    v = w / norm;
-    if (std::abs(next - lambda) <= 1e-10 * std::abs(next)) return std::max(next, norm);
-    lambda = next;
-  }
-  return std::max(lambda, (H * v).norm());
-}
 
 /// Σ_r ⟨G_r, W_r − W0_r⟩: rows in parallel (a serial Eigen reduction cost ~10% of a 1024² solve),
 /// summed in row order afterwards, so the value does not depend on the thread count.
